@@ -1,0 +1,47 @@
+# Huren — the two commands a new user needs:  `make demo`  and  `make test`.
+# Both install what they need on first use (Python venv, npm toolchain).
+SHELL := /bin/bash
+PY    := .venv/bin/python
+VENV_STAMP := .venv/.installed
+NPM_STAMP  := node_modules/.installed
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+# PostgreSQL used by the read-model and store tests; CI=true makes it mandatory.
+export HUREN_TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: all setup test test-contracts test-python lint demo snapshot bench clean
+
+all: test
+
+$(VENV_STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv .venv
+	.venv/bin/pip install -q --upgrade pip
+	.venv/bin/pip install -q -e '.[dev]'
+	touch $@
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+setup: $(VENV_STAMP) $(NPM_STAMP)
+
+lint: setup
+	.venv/bin/ruff check .
+
+test-contracts: setup
+	forge test
+	forge snapshot --check
+
+# pytest exits 5 when it collects nothing: that is a failure of the suite, not a pass.
+test-python: setup
+	$(PY) -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
+
+test: lint test-contracts test-python
+
+snapshot: setup
+	forge snapshot
+
+demo: setup
+	$(PY) -m api.demo
+
+clean:
+	rm -rf out cache .pytest_cache .hypothesis
