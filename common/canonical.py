@@ -21,8 +21,8 @@ import rfc8785
 
 __all__ = ["MAX_DEPTH", "MAX_SAFE_INTEGER", "CanonicalisationError", "canonicalize"]
 
-#: Largest integer JCS can carry exactly (JSON numbers are IEEE 754 doubles). Larger
-#: integers, e.g. an 18-digit ID number stored as a number, must be strings.
+#: Largest integer JCS can carry exactly (JSON numbers are IEEE 754 doubles). Larger numbers
+#: (ints and floats alike), e.g. an 18-digit ID number stored as a number, must be strings.
 MAX_SAFE_INTEGER: Final[int] = 2**53 - 1
 
 #: Nesting limit, far above any certificate document, well below Python's recursion limit.
@@ -36,7 +36,7 @@ class CanonicalisationError(ValueError):
 def canonicalize(value: object) -> bytes:
     """Return the RFC 8785 canonical UTF-8 encoding of a JSON value.
 
-    Accepted: None, bool, int within +-(2**53 - 1), finite float, str (valid Unicode, no lone
+    Accepted: None, bool, int and finite float within +-(2**53 - 1), str (valid Unicode, no lone
     surrogates), list/tuple of accepted values, Mapping with str keys and accepted values.
     Everything else (NaN/infinity, bytes, Decimal, datetime, sets, non-str keys, ...) raises
     `CanonicalisationError` naming the offending location.
@@ -71,6 +71,14 @@ def _normalise(value: object, where: str, depth: int) -> object:
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):
             raise CanonicalisationError(f"{where}: {value!r} is not representable in JSON")
+        if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            # JCS prints e.g. 1e16 as "10000000000000000", which JSON parsers (Python's among
+            # them) read back as an integer beyond the exact range: the value would not survive
+            # a store/reload. I-JSON (RFC 7493) draws the same line.
+            raise CanonicalisationError(
+                f"{where}: number {value!r} is outside the exact JSON range +-(2**53 - 1); "
+                "encode it as a string"
+            )
         return float(value)
     if isinstance(value, Mapping):
         out: dict[str, object] = {}
