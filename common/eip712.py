@@ -61,7 +61,7 @@ def to_checksum_address(address: bytes | str) -> str:
         if len(address) != 20:
             raise ValueError(f"an address is 20 bytes, got {len(address)}")
         hex_part = bytes(address).hex()
-    digest = keccak_256(hex_part.encode("ascii")).hexdigest()
+    digest = keccak_256(hex_part.encode("ascii")).hexdigest()[:40]
     return "0x" + "".join(c.upper() if d in "89abcdef" else c for c, d in zip(hex_part, digest, strict=True))
 
 
