@@ -67,8 +67,11 @@ documents = st.recursive(
 )
 
 
+Case = tuple[list[SaltedField], list[str]]
+
+
 @st.composite
-def fields_and_subset(draw: st.DrawFn) -> tuple[list[SaltedField], list[str]]:
+def fields_and_subset(draw: st.DrawFn) -> Case:
     doc = draw(documents)
     fields = [
         SaltedField(path, value, draw(st.binary(min_size=SALT_BYTES, max_size=SALT_BYTES)))
@@ -207,7 +210,7 @@ def test_document_tree_refuses_an_empty_document() -> None:
 
 
 @given(fields_and_subset())
-def test_every_disclosure_subset_verifies(case: tuple[list[SaltedField], list[str]]) -> None:
+def test_every_disclosure_subset_verifies(case: Case) -> None:
     fields, paths = case
     disclosure = disclose(fields, paths)
     assert sorted(f.path for f in disclosure.fields) == sorted(paths)
@@ -215,7 +218,7 @@ def test_every_disclosure_subset_verifies(case: tuple[list[SaltedField], list[st
 
 
 @given(fields_and_subset(), leaf_values, st.data())
-def test_disclosure_fails_for_any_changed_value(case, new_value: object, data: st.DataObject) -> None:
+def test_disclosure_fails_for_any_changed_value(case: Case, new_value: object, data: st.DataObject) -> None:
     fields, paths = case
     disclosure = disclose(fields, paths)
     k = data.draw(st.integers(0, len(disclosure.fields) - 1))
@@ -226,7 +229,7 @@ def test_disclosure_fails_for_any_changed_value(case, new_value: object, data: s
 
 
 @given(fields_and_subset(), st.binary(min_size=16, max_size=16), st.data())
-def test_disclosure_fails_for_any_changed_salt(case, new_salt_: bytes, data: st.DataObject) -> None:
+def test_disclosure_fails_for_any_changed_salt(case: Case, new_salt_: bytes, data: st.DataObject) -> None:
     fields, paths = case
     disclosure = disclose(fields, paths)
     k = data.draw(st.integers(0, len(disclosure.fields) - 1))
@@ -237,7 +240,7 @@ def test_disclosure_fails_for_any_changed_salt(case, new_salt_: bytes, data: st.
 
 
 @given(fields_and_subset(), keys, st.data())
-def test_disclosure_fails_for_any_changed_path(case, new_path: str, data: st.DataObject) -> None:
+def test_disclosure_fails_for_any_changed_path(case: Case, new_path: str, data: st.DataObject) -> None:
     fields, paths = case
     disclosure = disclose(fields, paths)
     k = data.draw(st.integers(0, len(disclosure.fields) - 1))

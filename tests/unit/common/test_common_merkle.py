@@ -6,6 +6,7 @@ properties and edge cases.
 
 from __future__ import annotations
 
+import random
 import time
 
 import pytest
@@ -31,8 +32,11 @@ def _values(n: int) -> list[bytes]:
     return [keccak(i.to_bytes(4, "big")) for i in range(n)]
 
 
+Case = tuple[list[bytes], list[int]]
+
+
 @st.composite
-def tree_and_subset(draw: st.DrawFn, values: st.SearchStrategy[list[bytes]] = unique_value_lists):
+def tree_and_subset(draw: st.DrawFn, values: st.SearchStrategy[list[bytes]] = unique_value_lists) -> Case:
     vals = draw(values)
     subset = draw(st.lists(st.integers(0, len(vals) - 1), unique=True))
     return vals, subset
@@ -68,7 +72,7 @@ def test_two_value_tree_root_hashes_both_leaves() -> None:
 
 
 @given(unique_value_lists, st.randoms(use_true_random=False))
-def test_root_does_not_depend_on_value_order(values: list[bytes], rng) -> None:
+def test_root_does_not_depend_on_value_order(values: list[bytes], rng: random.Random) -> None:
     shuffled = list(values)
     rng.shuffle(shuffled)
     assert StandardMerkleTree.of(shuffled).root == StandardMerkleTree.of(values).root
@@ -119,7 +123,7 @@ def test_proof_fails_against_another_root() -> None:
         (None, b"\x00" * 32, []),
     ],
 )
-def test_verify_proof_returns_false_for_malformed_input(root, value, proof) -> None:
+def test_verify_proof_returns_false_for_malformed_input(root: object, value: object, proof: object) -> None:
     assert verify_proof(root, value, proof) is False
 
 
@@ -127,7 +131,7 @@ def test_verify_proof_returns_false_for_malformed_input(root, value, proof) -> N
 
 
 @given(tree_and_subset(value_lists))
-def test_every_multiproof_over_any_subset_verifies(case: tuple[list[bytes], list[int]]) -> None:
+def test_every_multiproof_over_any_subset_verifies(case: Case) -> None:
     values, subset = case
     tree = StandardMerkleTree.of(values)
     mp = tree.multiproof(subset)
@@ -136,7 +140,7 @@ def test_every_multiproof_over_any_subset_verifies(case: tuple[list[bytes], list
 
 
 @given(tree_and_subset(), bytes32, st.data())
-def test_multiproof_fails_for_a_changed_leaf(case, other: bytes, data: st.DataObject) -> None:
+def test_multiproof_fails_for_a_changed_leaf(case: Case, other: bytes, data: st.DataObject) -> None:
     values, subset = case
     assume(subset and other not in values)
     tree = StandardMerkleTree.of(values)
@@ -147,7 +151,7 @@ def test_multiproof_fails_for_a_changed_leaf(case, other: bytes, data: st.DataOb
 
 
 @given(tree_and_subset(), st.data())
-def test_multiproof_fails_for_a_changed_proof_element(case, data: st.DataObject) -> None:
+def test_multiproof_fails_for_a_changed_proof_element(case: Case, data: st.DataObject) -> None:
     values, subset = case
     tree = StandardMerkleTree.of(values)
     mp = tree.multiproof(subset)
@@ -159,7 +163,7 @@ def test_multiproof_fails_for_a_changed_proof_element(case, data: st.DataObject)
 
 
 @given(tree_and_subset(), st.data())
-def test_multiproof_fails_for_a_flipped_flag(case, data: st.DataObject) -> None:
+def test_multiproof_fails_for_a_flipped_flag(case: Case, data: st.DataObject) -> None:
     values, subset = case
     tree = StandardMerkleTree.of(values)
     mp = tree.multiproof(subset)
@@ -219,7 +223,9 @@ _V = b"\x22" * 32
         (_R, [], [], []),  # nothing at all
     ],
 )
-def test_verify_multiproof_returns_false_for_malformed_input(root, leaves, proof, flags) -> None:
+def test_verify_multiproof_returns_false_for_malformed_input(
+    root: object, leaves: object, proof: object, flags: object
+) -> None:
     assert verify_multiproof(root, leaves, proof, flags) is False
 
 
