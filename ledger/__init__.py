@@ -1,0 +1,1 @@
+"""The only Python code that talks to the chain: compile, deploy, clients, transactions, indexer."""

@@ -1,0 +1,202 @@
+"""Typed clients for the Huren contracts: Python methods with domain types.
+
+Writes go through a `TxSender` (the caller's key); refusals come back as `ContractRefused`
+with the contract's custom error decoded and explained. Governance-controlled writes are not
+called directly: an officer proposes them and other officers approve (双人双锁); see
+`Governance.regional` and `Governance.consortium`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eth_utils import to_checksum_address
+
+from common.document import type_code_bytes32, type_code_from_bytes32
+from ledger.abi import ContractABI
+from ledger.errors import ContractRefused, LedgerError
+from ledger.manifest import Manifest
+from ledger.rpc import RpcClient
+from ledger.sender import Receipt, TxSender
+
+
+@dataclass(frozen=True)
+class AnchorResult:
+    batch_root: bytes
+    tx_hash: bytes
+    block_number: int
+    already_anchored: bool  # True when an earlier attempt had already landed (idempotent retry)
+
+
+@dataclass(frozen=True)
+class ProposalOutcome:
+    proposal_id: int
+    executed: bool
+    receipts: list[Receipt]
+
+
+class Huren:
+    """All contract clients of one deployment."""
+
+    def __init__(self, rpc: RpcClient, manifest: Manifest, abis: dict[str, ContractABI]) -> None:
+        self.rpc = rpc
+        self.manifest = manifest
+        self.abis = abis
+        self.all_abis = list(abis.values())
+
+    def address(self, contract: str) -> str:
+        return self.manifest.addresses[contract]
+
+    def sender(self, key: Any) -> TxSender:
+        return TxSender(self.rpc, key, self.all_abis, self.manifest.chain_id)
+
+    def call(self, contract: str, fn: str, *args: Any) -> tuple[Any, ...]:
+        f = self.abis[contract].fn(fn)
+        return f.decode_output(self.rpc.eth_call(self.address(contract), f.encode(*args)))
+
+    def encode(self, contract: str, fn: str, *args: Any) -> bytes:
+        return self.abis[contract].fn(fn).encode(*args)
+
+    def events(self, receipt: Receipt, contract: str | None = None) -> list[tuple[str, dict[str, Any]]]:
+        """Decoded events of our contracts in a receipt, in log order."""
+        by_addr = {a.lower(): n for n, a in self.manifest.addresses.items()}
+        out: list[tuple[str, dict[str, Any]]] = []
+        for log in receipt.logs:
+            name = by_addr.get(log.address.lower())
+            if name is None or (contract and name != contract) or not log.topics:
+                continue
+            ev = self.abis[name].events_by_topic.get(log.topics[0])
+            if ev is not None:
+                out.append((ev.name, ev.decode(log.topics, log.data)))
+        return out
+
+    # -- governance --------------------------------------------------------------------------
+    def propose_regional(self, officer: TxSender, region: int, target: str, fn: str, *args: Any) -> ProposalOutcome:
+        data = self.encode(target, fn, *args)
+        receipt = officer.transact(
+            self.address("Consortium"),
+            self.encode("Consortium", "proposeRegional", region, self.address(target), data),
+            f"propose {fn}",
+        )
+        return self._outcome(receipt)
+
+    def propose_consortium(self, officer: TxSender, target: str, fn: str, *args: Any) -> ProposalOutcome:
+        data = self.encode(target, fn, *args)
+        receipt = officer.transact(
+            self.address("Consortium"),
+            self.encode("Consortium", "proposeConsortium", self.address(target), data),
+            f"propose {fn}",
+        )
+        return self._outcome(receipt)
+
+    def approve(self, officer: TxSender, proposal_id: int) -> ProposalOutcome:
+        receipt = officer.transact(
+            self.address("Consortium"), self.encode("Consortium", "approve", proposal_id), f"approve #{proposal_id}"
+        )
+        out = self._outcome(receipt, proposal_id)
+        return out
+
+    def _outcome(self, receipt: Receipt, proposal_id: int | None = None) -> ProposalOutcome:
+        executed = False
+        for name, args in self.events(receipt, "Consortium"):
+            if name == "ProposalCreated":
+                proposal_id = int(args["id"])
+            elif name == "ProposalExecuted":
+                executed = True
+        if proposal_id is None:
+            raise LedgerError("no ProposalCreated event in the receipt")
+        return ProposalOutcome(proposal_id, executed, [receipt])
+
+    def regional(self, officers: Sequence[TxSender], region: int, target: str, fn: str, *args: Any) -> ProposalOutcome:
+        """Propose with the first officer, approve with the next ones until it executes (k of n)."""
+        outcome = self.propose_regional(officers[0], region, target, fn, *args)
+        receipts = list(outcome.receipts)
+        for officer in officers[1:]:
+            if outcome.executed:
+                break
+            outcome = self.approve(officer, outcome.proposal_id)
+            receipts += outcome.receipts
+        return ProposalOutcome(outcome.proposal_id, outcome.executed, receipts)
+
+    def consortium(self, officers: Sequence[TxSender], target: str, fn: str, *args: Any) -> ProposalOutcome:
+        """Propose with the first officer, approve with officers of other regions until quorum."""
+        outcome = self.propose_consortium(officers[0], target, fn, *args)
+        receipts = list(outcome.receipts)
+        for officer in officers[1:]:
+            if outcome.executed:
+                break
+            outcome = self.approve(officer, outcome.proposal_id)
+            receipts += outcome.receipts
+        return ProposalOutcome(outcome.proposal_id, outcome.executed, receipts)
+
+    # -- anchor ledger -----------------------------------------------------------------------
+    def anchor(self, key: TxSender, batch_root: bytes, type_code: str, cert_count: int) -> AnchorResult:
+        """Anchor a batch root; a root this key's issuer already anchored counts as done."""
+        data = self.encode("AnchorLedger", "anchor", batch_root, type_code_bytes32(type_code), cert_count)
+        try:
+            receipt = key.transact(self.address("AnchorLedger"), data, "anchor")
+        except ContractRefused as refusal:
+            if refusal.error != "RootAlreadyAnchored":
+                raise
+            existing = self.anchor_of(batch_root)
+            mine = self.key_info(key.address)
+            if existing is None or mine is None or existing["issuerId"] != mine[0]:
+                raise
+            return AnchorResult(batch_root, b"", int(existing["blockNumber"]), True)
+        return AnchorResult(batch_root, receipt.tx_hash, receipt.block_number, False)
+
+    def set_certificate_status(
+        self, key: TxSender, action: str, cert_hash: bytes, batch_root: bytes, proof: Sequence[bytes], reason: int = 0
+    ) -> Receipt:
+        """action: 'revoke' | 'suspend' | 'reinstate'."""
+        fn = {"revoke": "revokeCertificate", "suspend": "suspendCertificate",
+              "reinstate": "reinstateCertificate"}[action]
+        args: list[Any] = [cert_hash, batch_root, list(proof)]
+        if action != "reinstate":
+            args.append(reason)
+        return key.transact(self.address("AnchorLedger"), self.encode("AnchorLedger", fn, *args), action)
+
+    def anchor_of(self, batch_root: bytes) -> dict[str, Any] | None:
+        anchored, issuer_id, key, type_code, block_number, timestamp = self.call("AnchorLedger", "anchorOf", batch_root)
+        if not anchored:
+            return None
+        return {"issuerId": issuer_id, "key": to_checksum_address(key), "typeCode": type_code_from_bytes32(type_code),
+                "blockNumber": block_number, "timestamp": timestamp}
+
+    def certificate_status(self, cert_hash: bytes, issuer_id: bytes) -> tuple[int, int, int]:
+        status, since, reason = self.call("AnchorLedger", "certificateStatus", cert_hash, issuer_id)
+        return int(status), int(since), int(reason)
+
+    def verify_inclusion(self, cert_hash: bytes, batch_root: bytes, proof: Sequence[bytes]) -> bool:
+        (ok,) = self.call("AnchorLedger", "verifyInclusion", cert_hash, batch_root, list(proof))
+        return bool(ok)
+
+    # -- registry reads ----------------------------------------------------------------------
+    def key_info(self, address: str) -> tuple[bytes, int, int] | None:
+        issuer_id, valid_from, valid_until = self.call("IssuerRegistry", "keyInfo", address)
+        return None if issuer_id == b"\x00" * 32 else (issuer_id, int(valid_from), int(valid_until))
+
+    def issuer(self, issuer_id: bytes) -> dict[str, Any] | None:
+        region, status, since, revoked_from, name = self.call("IssuerRegistry", "issuer", issuer_id)
+        if int(status) == 0:
+            return None
+        return {"region": int(region), "status": int(status), "statusSince": int(since),
+                "revokedFrom": int(revoked_from), "name": name}
+
+    def is_authorised(self, issuer_id: bytes, type_code: str) -> bool:
+        (ok,) = self.call("IssuerRegistry", "isAuthorised", issuer_id, type_code_bytes32(type_code))
+        return bool(ok)
+
+    def is_recognised(self, verifier_region: int, type_code: str, issuer_region: int, at: int) -> bool:
+        (ok,) = self.call("RecognitionPolicy", "isRecognised", verifier_region, type_code_bytes32(type_code),
+                          issuer_region, at)
+        return bool(ok)
+
+    def facts(self, batch_root: bytes, cert_hash: bytes, signer: str, verifier_region: int) -> dict[str, Any]:
+        """The one-call status read (StatusReader.facts)."""
+        f = self.abis["StatusReader"].fn("facts")
+        out = self.rpc.eth_call(self.address("StatusReader"), f.encode(batch_root, cert_hash, signer, verifier_region))
+        named = f.decode_named(out)
+        return next(iter(named.values())) if len(named) == 1 else named

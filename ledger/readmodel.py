@@ -1,0 +1,233 @@
+"""The local read model of on-chain state, rebuilt from contract events alone.
+
+`ReadModel` is plain in-memory state (dicts of the fact dataclasses from common/facts.py),
+changed only by `apply(event)`. Keeping it pure makes three things simple and obviously
+correct: the indexer applies new events to it; a reorg is handled by replaying the stored
+event journal minus the dropped blocks; and a verifier looks facts up in dictionaries
+(microseconds) instead of asking a node (milliseconds).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from common.document import type_code_from_bytes32
+from common.facts import (
+    AnchorFacts,
+    CertStatus,
+    CertStatusFacts,
+    IssuerFacts,
+    IssuerStatus,
+    KeyFacts,
+    RecognitionRule,
+    TypeFacts,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ChainEvent:
+    """One decoded contract event with where it happened."""
+
+    contract: str
+    name: str
+    args: dict[str, Any]
+    block_number: int
+    block_hash: bytes
+    tx_hash: bytes
+    log_index: int
+
+
+@dataclass
+class RegionState:
+    code: int
+    member: bool
+    threshold: int
+    officers: set[str] = field(default_factory=set)
+
+
+@dataclass
+class ProposalState:
+    id: int
+    kind: int
+    region: int
+    target: str
+    data: bytes
+    proposer: str
+    expires_at: int
+    approvers: list[str] = field(default_factory=list)
+    required: int = 0
+    executed: bool = False
+
+
+@dataclass
+class AnchorRecord:
+    """An anchor as indexed; confirmations are computed against the current head on read."""
+
+    batch_root: bytes
+    issuer_id: bytes
+    key: str
+    type_code: str
+    cert_count: int
+    block_number: int
+    block_hash: bytes
+    tx_hash: bytes
+    timestamp: int
+
+
+def _addr(value: Any) -> str:
+    from eth_utils import to_checksum_address
+
+    return str(to_checksum_address(value))
+
+
+class ReadModel:
+    def __init__(self) -> None:
+        self.regions: dict[int, RegionState] = {}
+        self.types: dict[str, TypeFacts] = {}
+        self.issuers: dict[bytes, IssuerFacts] = {}
+        self.issuer_names: dict[bytes, str] = {}
+        self.issuer_history: dict[bytes, list[tuple[IssuerStatus, int]]] = {}
+        self.keys: dict[str, KeyFacts] = {}
+        self.anchors: dict[bytes, AnchorRecord] = {}
+        # Keyed by (issuer_id, cert_hash): on chain a status belongs to the issuer that set it.
+        self.cert_status: dict[tuple[bytes, bytes], CertStatusFacts] = {}
+        self.cert_batch: dict[tuple[bytes, bytes], bytes] = {}
+        self.recognitions: dict[tuple[int, str, int], RecognitionRule] = {}
+        self.proposals: dict[int, ProposalState] = {}
+        self.quorum_bps = 5000
+        self.proposal_ttl = 0
+        self.events_applied = 0
+
+    # -- event application -----------------------------------------------------------------
+    def apply(self, ev: ChainEvent) -> None:
+        handler = getattr(self, f"_on_{ev.name}", None)
+        if handler is not None:
+            handler(ev, ev.args)
+        self.events_applied += 1
+
+    def _on_RegionAdmitted(self, ev: ChainEvent, a: dict[str, Any]) -> None:
+        self.regions[int(a["region"])] = RegionState(
+            int(a["region"]), True, int(a["threshold"]), {_addr(o) for o in a["officers"]}
+        )
+
+    def _on_RegionRemoved(self, ev: ChainEvent, a: dict[str, Any]) -> None:
+        region = self.regions.get(int(a["region"]))
+        if region:
+            region.member = False
+            region.officers.clear()
+
+    def _on_OfficerAdded(self, ev: ChainEvent, a: dict[str, Any]) -> None:
+        self.regions[int(a["region"])].officers.add(_addr(a["officer"]))
+
+    def _on_OfficerRemoved(self, ev: ChainEvent, a: dict[str, Any]) -> None:
+        self.regions[int(a["region"])].officers.discard(_addr(a["officer"]))
+
+    def _on_RegionThresholdSet(self, ev: ChainEvent, a: dict[str, Any]) -> None:
+        self.regions[int(a["region"])].threshold = int(a["threshold"])
+
+    def _on_QuorumSet(self, ev: ChainEvent, a: dict[str, Any]) -> None:
+        self.quorum_bps = int(a["bps"])
+
+    def _on_ProposalTtlSet(self, ev: ChainEvent, a: dict[str, Any]) -> None:
+        self.proposal_ttl = int(a["ttl"])
+
+    def _on_TypeDefined(self, ev: ChainEvent, a: dict[str, Any]) -> None:
+        code = type_code_from_bytes32(a["typeCode"])
+        self.types[code] = TypeFacts(code, a["name"], a["schemaHash"], int(a["version"]), bool(a["active"]))
+
+    def _on_IssuerRegistered(self, ev: ChainEvent, a: dict[str, Any]) -> None:
+        iid = a["issuerId"]
+        at = int(a["at"])
+        self.issuers[iid] = IssuerFacts(iid, int(a["region"]), IssuerStatus.ACTIVE, at, None, frozenset())
+        self.issuer_names[iid] = a["name"]
+        self.issuer_history[iid] = [(IssuerStatus.ACTIVE, at)]
+
+    def _on_IssuerStatusChanged(self, ev: ChainEvent, a: dict[str, Any]) -> None:
+        iid = a["issuerId"]
+        status = IssuerStatus(int(a["status"]))
+        at = int(a["effectiveFrom"])
+        old = self.issuers[iid]
+        revoked_from = at if status == IssuerStatus.REVOKED else old.revoked_from
+        self.issuers[iid] = replace(old, status=status, status_since=at, revoked_from=revoked_from)
+        self.issuer_history[iid].append((status, at))
+
+    def _on_KeyAdded(self, ev: ChainEvent, a: dict[str, Any]) -> None:
+        key = _addr(a["key"])
+        self.keys[key] = KeyFacts(key, a["issuerId"], int(a["validFrom"]), None)
+
+    def _on_KeyRetired(self, ev: ChainEvent, a: dict[str, Any]) -> None:
+        key = _addr(a["key"])
+        self.keys[key] = replace(self.keys[key], valid_until=int(a["validUntil"]))
+
+    def _on_TypeGranted(self, ev: ChainEvent, a: dict[str, Any]) -> None:
+        iid = a["issuerId"]
+        old = self.issuers[iid]
+        code = type_code_from_bytes32(a["typeCode"])
+        self.issuers[iid] = replace(old, authorised_types=old.authorised_types | {code})
+
+    def _on_TypeWithdrawn(self, ev: ChainEvent, a: dict[str, Any]) -> None:
+        iid = a["issuerId"]
+        old = self.issuers[iid]
+        code = type_code_from_bytes32(a["typeCode"])
+        self.issuers[iid] = replace(old, authorised_types=old.authorised_types - {code})
+
+    def _on_Anchored(self, ev: ChainEvent, a: dict[str, Any]) -> None:
+        root = a["batchRoot"]
+        self.anchors[root] = AnchorRecord(
+            root, a["issuerId"], _addr(a["key"]), type_code_from_bytes32(a["typeCode"]),
+            int(a["certCount"]), ev.block_number, ev.block_hash, ev.tx_hash, int(a["timestamp"]),
+        )
+
+    def _on_CertificateStatusChanged(self, ev: ChainEvent, a: dict[str, Any]) -> None:
+        h = a["certHash"]
+        key = (a["issuerId"], h)
+        status = CertStatus(int(a["status"]))
+        self.cert_status[key] = CertStatusFacts(h, status, int(a["at"]), int(a["reason"]))
+        self.cert_batch[key] = a["batchRoot"]
+
+    def _on_RecognitionSet(self, ev: ChainEvent, a: dict[str, Any]) -> None:
+        key = (int(a["verifierRegion"]), type_code_from_bytes32(a["typeCode"]), int(a["issuerRegion"]))
+        until = int(a["validUntil"]) or None
+        self.recognitions[key] = RecognitionRule(key[0], key[1], key[2], int(a["validFrom"]), until)
+
+    def _on_RecognitionWithdrawn(self, ev: ChainEvent, a: dict[str, Any]) -> None:
+        key = (int(a["verifierRegion"]), type_code_from_bytes32(a["typeCode"]), int(a["issuerRegion"]))
+        old = self.recognitions.get(key)
+        if old is not None:
+            self.recognitions[key] = replace(old, valid_until=int(a["at"]))
+
+    def _on_ProposalCreated(self, ev: ChainEvent, a: dict[str, Any]) -> None:
+        pid = int(a["id"])
+        self.proposals[pid] = ProposalState(
+            pid, int(a["kind"]), int(a["region"]), _addr(a["target"]), bytes(a["data"]),
+            _addr(a["proposer"]), int(a["expiresAt"]),
+        )
+
+    def _on_ProposalApproved(self, ev: ChainEvent, a: dict[str, Any]) -> None:
+        p = self.proposals[int(a["id"])]
+        p.approvers.append(_addr(a["approver"]))
+        p.required = int(a["required"])
+
+    def _on_ProposalExecuted(self, ev: ChainEvent, a: dict[str, Any]) -> None:
+        self.proposals[int(a["id"])].executed = True
+
+    # -- queries ---------------------------------------------------------------------------
+    def anchor_facts(self, batch_root: bytes, head: int) -> AnchorFacts | None:
+        r = self.anchors.get(batch_root)
+        if r is None:
+            return None
+        return AnchorFacts(
+            r.batch_root, r.issuer_id, r.key, r.type_code, r.cert_count, r.block_number,
+            r.block_hash, r.tx_hash, r.timestamp, max(0, head - r.block_number + 1),
+        )
+
+    def certificate_status(self, cert_hash: bytes, issuer_id: bytes) -> CertStatusFacts:
+        return self.cert_status.get((issuer_id, cert_hash)) or CertStatusFacts(cert_hash, CertStatus.NONE, 0, 0)
+
+    def recognition(self, verifier_region: int, type_code: str, issuer_region: int, at: int) -> RecognitionRule | None:
+        for region in (issuer_region, 0):
+            rule = self.recognitions.get((verifier_region, type_code, region))
+            if rule is not None and rule.in_force_at(at):
+                return rule
+        return None
