@@ -6,7 +6,9 @@ Production points at any EVM JSON-RPC endpoint instead (e.g. a Hyperledger Besu 
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -24,6 +26,10 @@ DEV_MNEMONIC = "test test test test test test test test test test test junk"
 
 
 def anvil_binary() -> str:
+    # The platform package's native binary, not the node wrapper in .bin: signals sent to the
+    # wrapper do not reach its child, so a "killed" node would keep answering.
+    for native in sorted((ROOT / "node_modules" / "@foundry-rs").glob("anvil-*/bin/anvil")):
+        return str(native)
     local = ROOT / "node_modules" / ".bin" / "anvil"
     if local.exists():
         return str(local)
@@ -61,7 +67,8 @@ class Anvil:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            self.process.terminate()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
@@ -71,7 +78,8 @@ class Anvil:
     def kill(self) -> None:
         """Simulate a dead node (tests of queueing and UNAVAILABLE)."""
         if self.process.poll() is None:
-            self.process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
 
     def restart(self) -> None:

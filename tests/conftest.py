@@ -23,7 +23,8 @@ def anvil_node() -> Iterator[Anvil]:
 
 
 def _pg_url() -> str | None:
-    return os.environ.get("HUREN_TEST_PG_URL") or None
+    # The Makefile exports the same default; this keeps a bare `pytest` run honest too.
+    return os.environ.get("HUREN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test") or None
 
 
 def _pg_reachable(url: str) -> bool:
