@@ -156,9 +156,7 @@ def _check_segments(
         )
 
 
-def make_cert_id(
-    type_code: str, issuer_code: str, serial: str, version: int | str = 1, *, field: str = "id"
-) -> str:
+def make_cert_id(type_code: str, issuer_code: str, serial: str, version: int | str = 1, *, field: str = "id") -> str:
     """Build the dotted identifier with its check character.
 
     `version` is an int 0-999 or a 3-digit string. Raises RuleViolation for a bad segment.

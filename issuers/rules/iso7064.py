@@ -35,9 +35,7 @@ def _values(data: str) -> list[int]:
     try:
         return [_VALUE[ch] for ch in data]
     except KeyError as exc:
-        raise ValueError(
-            f"ISO 7064 MOD 37,36 takes 0-9 and A-Z only; {exc.args[0]!r} is not allowed"
-        ) from None
+        raise ValueError(f"ISO 7064 MOD 37,36 takes 0-9 and A-Z only; {exc.args[0]!r} is not allowed") from None
 
 
 def mod_37_36_check_char(data: str) -> str:

@@ -225,6 +225,4 @@ def region_name(code: str | int) -> str:
 
 
 def _violation(field: str, value: str, zh: str, en: str, code: str) -> RuleViolation:
-    return RuleViolation(
-        field, RULE, f"行政区划代码{value}无效：{zh}", f"division code {value} is invalid: {en}", code
-    )
+    return RuleViolation(field, RULE, f"行政区划代码{value}无效：{zh}", f"division code {value} is invalid: {en}", code)

@@ -119,7 +119,9 @@ def normalise_resident_id(value: str) -> str:
 def check_resident_id(value: object, *, field: str = "idNumber", today: date | None = None) -> ResidentId:
     """Validate a resident ID number and decode it; raise RuleViolation naming the problem.
 
-    `today` bounds the birth date (default: the local date); pass it for reproducible checks.
+    `today` bounds the birth date (default: the local date); pass it for reproducible checks
+    (the certificate validator passes the issuance date: nobody is issued a certificate
+    before being born).
     Checks run from the most specific to the most general (length, characters, address code,
     birth date, check character), so the message points at the part a clerk must look at.
     """
@@ -189,11 +191,12 @@ def check_resident_id(value: object, *, field: str = "idNumber", today: date | N
             f"birth date {birth_text} is before {EARLIEST_BIRTH_YEAR}",
             "birth_date",
         )
-    if birth > (today or date.today()):
+    reference = today or date.today()
+    if birth > reference:
         raise _v(
             field,
-            f"公民身份号码出生日期码{birth_text}晚于今天",
-            f"birth date {birth_text} is in the future",
+            f"公民身份号码出生日期码{birth_text}是将来的日期（晚于{reference:%Y%m%d}）",
+            f"birth date {birth_text} is in the future (after {reference:%Y%m%d})",
             "birth_date",
         )
 

@@ -72,7 +72,7 @@ def test_read_model_tables_hold_the_indexed_state(licensed, db_url):
 
 
 def test_restarted_indexer_resumes_from_its_journal(licensed, db_url):
-    tree, docs = _full_flow(licensed)
+    _, docs = _full_flow(licensed)
     first = _indexer(licensed, db_url)
     first.sync()
     second = _indexer(licensed, db_url)
