@@ -1,0 +1,586 @@
+"""The compact text form of a presentation ("HR1:...") and the short reference-URL form.
+
+Format HR1 (the prefix names the format; a new layout gets a new prefix, never a silent change)::
+
+    "HR1:" + Base45( zlib( CBOR(array) ) )
+
+as the EU Digital COVID Certificate does (CBOR -> zlib -> Base45, RFC 9285), because Base45
+uses only characters of the QR *alphanumeric* mode (5.5 bits per character instead of 8 in
+byte mode), so the QR code is about 30% smaller than with Base64 in byte mode.
+
+The CBOR item is a positional array, canonical CBOR (RFC 8949 §4.2.1: definite lengths,
+shortest integer and float forms, map keys sorted), byte strings as bytes, no tags::
+
+    [ 0  version            uint, = 1
+      1  fields             [[path, value, salt], ...] in multiproof order, 1..64 entries
+                               path:  uint = index into PATH_TABLE, or text for any other path
+                               value: the JSON value, except that a string which is an EIP-55
+                                      checksummed address travels as its 20 raw bytes
+                               salt:  bytes(16)
+      2  multiproof         bytes, the proof hashes concatenated (32 bytes each, <= 64)
+      3  proof flags        bytes, bit-packed MSB-first; the count is implied
+                               (fields + proof hashes - 1, as OpenZeppelin requires), pad bits 0
+      4  document root      bytes(32)
+      5  batch root         bytes(32)
+      6  batch proof        bytes, hashes concatenated (32 bytes each, <= 32)
+      7  issuer signature   bytes(65)
+      8  created_at         uint (unix seconds)
+      9  ttl                uint, expires_at - created_at, 1..86400
+      10 nonce              bytes(8..16)
+      11 purpose            text, <= 200 characters, no control characters
+      12 holder signature   bytes(65) or null ]
+
+Why these choices: every hash is incompressible, so bytes travel raw and each list of hashes
+is one byte string (saving CBOR headers); common paths are one-byte table indices; flags are
+bits. Decoding is strict — exactly one accepted text per presentation content (up to zlib's
+choice of compression, which the 32-byte hashes make irrelevant) — and every refusal is one
+`PresentationDecodeError` whose message names the problem in Chinese and English, so the
+clerk's screen and the log say *why* a code was refused, and no other exception escapes.
+
+The reference form, for low-end scanners, is a URL ``https://host/r/<token>`` with a 128-bit
+URL-safe random token; the API stores token -> presentation (one-time, short-lived).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import secrets
+import zlib
+from collections.abc import Sequence
+from typing import Final
+from urllib.parse import urlsplit
+
+import cbor2
+
+from common.document import SALT_BYTES, Disclosure, SaltedField
+from common.eip712 import to_checksum_address
+from verifier.presentation import (
+    MAX_TTL_S,
+    NONCE_MAX_BYTES,
+    NONCE_MIN_BYTES,
+    PRESENTATION_VERSION,
+    PURPOSE_MAX_CHARS,
+    SIGNATURE_BYTES,
+    Presentation,
+)
+
+__all__ = [
+    "MAX_BATCH_PROOF_HASHES",
+    "MAX_DECOMPRESSED_BYTES",
+    "MAX_FIELDS",
+    "MAX_MULTIPROOF_HASHES",
+    "MAX_TEXT_CHARS",
+    "PATH_TABLE",
+    "PREFIX",
+    "REFERENCE_TOKEN_BYTES",
+    "PresentationDecodeError",
+    "decode",
+    "encode",
+    "make_reference",
+    "new_reference_token",
+    "parse_reference",
+]
+
+PREFIX: Final[str] = "HR1:"
+#: Largest text accepted: far above what fits a readable QR code (about 1,450 characters at
+#: version 25-M), small enough that nothing downstream needs to worry.
+MAX_TEXT_CHARS: Final[int] = 4096
+#: zlib output cap (a 4,096-char Base45 text is at most 2,730 bytes; real ones compress little).
+MAX_DECOMPRESSED_BYTES: Final[int] = 8192
+MAX_FIELDS: Final[int] = 64
+MAX_MULTIPROOF_HASHES: Final[int] = 64
+#: 32 levels = a batch of 4 billion documents.
+MAX_BATCH_PROOF_HASHES: Final[int] = 32
+MAX_PATH_CHARS: Final[int] = 128
+MAX_VALUE_TEXT_CHARS: Final[int] = 1024
+MAX_VALUE_DEPTH: Final[int] = 8
+MAX_VALUE_ITEMS: Final[int] = 256
+_MAX_SAFE_INTEGER: Final[int] = 2**53 - 1
+
+#: Paths every certificate has, sent as their index. Append-only within HR1: reordering or
+#: removing an entry would change the meaning of existing codes (that needs "HR2:").
+PATH_TABLE: Final[tuple[str, ...]] = (
+    "version",
+    "id",
+    "type",
+    "issuer.creditCode",
+    "issuer.region",
+    "validFrom",
+    "validUntil",
+    "issuer.name",
+    "issuer.signingAddress",
+    "holder.name",
+    "holder.idType",
+    "holder.idNumber",
+    "holder.address",
+    "issuedAt",
+)
+_PATH_INDEX: Final[dict[str, int]] = {path: i for i, path in enumerate(PATH_TABLE)}
+
+_B45_ALPHABET: Final[str] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+_B45_VALUE: Final[dict[str, int]] = {c: i for i, c in enumerate(_B45_ALPHABET)}
+_PREFIX_SHAPE: Final[re.Pattern[str]] = re.compile(r"[A-Z]{2,3}[0-9]{1,2}:")
+_ARRAY_LENGTH: Final[int] = 13
+
+
+class PresentationDecodeError(ValueError):
+    """A presentation text was refused. `str()` is a plain bilingual message for clerks and logs.
+
+    `zh` and `en` hold the two halves separately for callers that localise.
+    """
+
+    def __init__(self, zh: str, en: str) -> None:
+        self.zh = zh
+        self.en = en
+        super().__init__(f"出示码格式错误：{zh} ({en})")
+
+
+def _fail(zh: str, en: str) -> PresentationDecodeError:
+    return PresentationDecodeError(zh, en)
+
+
+# --------------------------------------------------------------------------- encode
+
+
+def encode(presentation: Presentation) -> str:
+    """The "HR1:" text of a presentation (for a QR code or copy-and-paste).
+
+    Raises ValueError if the presentation breaks a format limit; it never emits a text that
+    `decode` would refuse (the result is decoded once as a self-check).
+    """
+    p = presentation
+    try:
+        fields = [[_encode_path(f.path), _encode_value(f.value), f.salt] for f in p.disclosure.fields]
+        item = [
+            p.version,
+            fields,
+            b"".join(p.disclosure.proof),
+            _pack_flags(p.disclosure.flags),
+            p.document_root,
+            p.batch_root,
+            b"".join(p.batch_proof),
+            p.issuer_signature,
+            p.created_at,
+            p.expires_at - p.created_at,
+            p.nonce,
+            p.purpose,
+            p.holder_signature,
+        ]
+        raw = cbor2.dumps(item, canonical=True)
+    except (TypeError, ValueError, AttributeError, cbor2.CBOREncodeError) as exc:
+        raise ValueError(f"cannot encode this presentation: {exc}") from exc
+    text = PREFIX + _b45encode(zlib.compress(raw, 9))
+    try:
+        decode(text)
+    except PresentationDecodeError as exc:
+        raise ValueError(f"cannot encode this presentation: {exc.en}") from exc
+    return text
+
+
+def _encode_path(path: str) -> int | str:
+    index = _PATH_INDEX.get(path)
+    return path if index is None else index
+
+
+def _encode_value(value: object) -> object:
+    """Values travel as they are, except EIP-55 addresses (42 chars -> 20 bytes)."""
+    if type(value) is str and len(value) == 42 and value.startswith("0x"):
+        try:
+            if to_checksum_address(value) == value:
+                return bytes.fromhex(value[2:])
+        except ValueError:
+            pass
+    return value
+
+
+def _pack_flags(flags: Sequence[bool]) -> bytes:
+    out = bytearray((len(flags) + 7) // 8)
+    for i, flag in enumerate(flags):
+        if type(flag) is not bool:
+            raise ValueError("proof flags must be bools")
+        if flag:
+            out[i >> 3] |= 0x80 >> (i & 7)
+    return bytes(out)
+
+
+def _b45encode(data: bytes) -> str:
+    out: list[str] = []
+    a = _B45_ALPHABET
+    for i in range(0, len(data) - 1, 2):
+        x = (data[i] << 8) | data[i + 1]
+        e, x = divmod(x, 2025)
+        d, c = divmod(x, 45)
+        out.append(a[c] + a[d] + a[e])
+    if len(data) % 2:
+        d, c = divmod(data[-1], 45)
+        out.append(a[c] + a[d])
+    return "".join(out)
+
+
+# --------------------------------------------------------------------------- decode
+
+
+def decode(text: str) -> Presentation:
+    """Parse an "HR1:" text into a Presentation, refusing anything not exactly well-formed.
+
+    Shape only: proofs and signatures are checked by the engine. Raises PresentationDecodeError
+    (and nothing else) with a bilingual message.
+    """
+    if not isinstance(text, str):
+        raise _fail("出示码必须是文本", f"a presentation code must be text, got {type(text).__name__}")
+    if len(text) > MAX_TEXT_CHARS:
+        raise _fail(
+            f"内容过长（{len(text)} 字符，上限 {MAX_TEXT_CHARS}）",
+            f"too long: {len(text)} characters, limit {MAX_TEXT_CHARS}",
+        )
+    if not text.startswith(PREFIX):
+        head = text[:4]
+        if _PREFIX_SHAPE.match(text[:6]):
+            found = text[: text.index(":") + 1]
+            raise _fail(f"未知版本前缀 {found!r}", f"unknown version prefix {found!r}, expected {PREFIX!r}")
+        raise _fail("不是互认出示码（缺少 HR1: 前缀）", f"not a Huren presentation code: starts with {head!r}")
+    compressed = _b45decode(text[len(PREFIX) :])
+    raw = _inflate(compressed)
+    item = _cbor_load(raw)
+    presentation = _from_item(item)
+    # Canonical form: re-encoding what was read must give the very same bytes. This refuses
+    # duplicate map keys, unsorted keys, over-long integer or float forms, indefinite
+    # lengths and any tag, so each presentation content has one CBOR encoding.
+    try:
+        canonical = cbor2.dumps(item, canonical=True) == raw
+    except Exception:  # e.g. a cyclic shared value that slipped through
+        canonical = False
+    if not canonical:
+        raise _fail(
+            "CBOR 编码不规范（重复或未排序的键、非最短编码、不定长或标签）",
+            "non-canonical CBOR: duplicate or unsorted map keys, non-shortest form, indefinite length or a tag",
+        )
+    return presentation
+
+
+def _b45decode(body: str) -> bytes:
+    if not body:
+        raise _fail("前缀后没有内容", "nothing after the prefix")
+    values = _B45_VALUE
+    for position, char in enumerate(body):
+        if char not in values:
+            hint = "（出示码只含大写字母、数字和 $%*+-./: 空格）" if char.islower() else ""
+            raise _fail(
+                f"第 {position + len(PREFIX) + 1} 个字符 {char!r} 不属于 Base45 字符集{hint}",
+                f"character {char!r} at position {position + len(PREFIX) + 1} is not Base45",
+            )
+    if len(body) % 3 == 1:
+        raise _fail("Base45 长度错误（内容被截断？）", "bad Base45 length (truncated?)")
+    out = bytearray()
+    for i in range(0, len(body) - 2, 3):
+        x = values[body[i]] + values[body[i + 1]] * 45 + values[body[i + 2]] * 2025
+        if x > 0xFFFF:
+            raise _fail("Base45 数值越界", f"Base45 group {body[i : i + 3]!r} exceeds 65535")
+        out += x.to_bytes(2, "big")
+    if len(body) % 3 == 2:
+        x = values[body[-2]] + values[body[-1]] * 45
+        if x > 0xFF:
+            raise _fail("Base45 数值越界", f"final Base45 pair {body[-2:]!r} exceeds 255")
+        out.append(x)
+    return bytes(out)
+
+
+def _inflate(data: bytes) -> bytes:
+    inflater = zlib.decompressobj()
+    try:
+        # One byte over the cap tells "too large" apart from "exactly at the cap". When the
+        # output stays under max_length, zlib has consumed all input, so "not eof" = truncated.
+        raw = inflater.decompress(data, MAX_DECOMPRESSED_BYTES + 1)
+    except zlib.error as exc:
+        raise _fail("压缩数据损坏", f"damaged zlib data: {exc}") from None
+    if len(raw) > MAX_DECOMPRESSED_BYTES:
+        raise _fail(
+            f"解压后超过 {MAX_DECOMPRESSED_BYTES} 字节",
+            f"decompresses to more than {MAX_DECOMPRESSED_BYTES} bytes",
+        )
+    if not inflater.eof:
+        raise _fail("压缩数据不完整", "truncated zlib data")
+    if inflater.unused_data:
+        raise _fail("压缩数据后有多余字节", "trailing bytes after the zlib data")
+    return raw
+
+
+def _cbor_load(raw: bytes) -> object:
+    stream = io.BytesIO(raw)
+    try:
+        item = cbor2.CBORDecoder(stream).decode()
+    except Exception as exc:  # cbor2 and its tag decoders raise many types; all mean "bad CBOR"
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(exc, UnicodeDecodeError) or isinstance(cause, UnicodeDecodeError):
+            raise _fail("文本不是有效的 UTF-8", "a text string is not valid UTF-8") from None
+        raise _fail("CBOR 数据无效", f"invalid CBOR: {str(exc)[:120]}") from None
+    if stream.tell() != len(raw):
+        raise _fail("CBOR 数据后有多余字节", f"{len(raw) - stream.tell()} trailing bytes after the CBOR item")
+    return item
+
+
+def _is_uint(value: object) -> bool:
+    return type(value) is int and value >= 0
+
+
+def _bytes(value: object, length: int, zh: str, en: str) -> bytes:
+    if type(value) is not bytes:
+        raise _fail(f"{zh}必须是字节串", f"{en} must be a byte string, got {_kind(value)}")
+    if len(value) != length:
+        raise _fail(f"{zh}长度应为 {length} 字节，实为 {len(value)}", f"{en} must be {length} bytes, got {len(value)}")
+    return value
+
+
+def _hashes(value: object, limit: int, zh: str, en: str) -> list[bytes]:
+    if type(value) is not bytes:
+        raise _fail(f"{zh}必须是字节串", f"{en} must be a byte string, got {_kind(value)}")
+    if len(value) % 32:
+        raise _fail(f"{zh}长度不是 32 字节的整数倍", f"{en} length {len(value)} is not a multiple of 32")
+    if len(value) // 32 > limit:
+        raise _fail(f"{zh}过多（上限 {limit} 个）", f"{en}: {len(value) // 32} hashes, limit {limit}")
+    return [value[i : i + 32] for i in range(0, len(value), 32)]
+
+
+def _kind(value: object) -> str:
+    names = {bool: "bool", int: "integer", str: "text", bytes: "bytes", list: "array", dict: "map"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
+
+
+def _from_item(item: object) -> Presentation:
+    if type(item) is not list:
+        raise _fail("顶层结构必须是数组", f"the top-level item must be an array, got {_kind(item)}")
+    if len(item) != _ARRAY_LENGTH:
+        raise _fail(
+            f"顶层数组应有 {_ARRAY_LENGTH} 项，实为 {len(item)}",
+            f"the top-level array must have {_ARRAY_LENGTH} items, got {len(item)}",
+        )
+    (version, raw_fields, raw_proof, raw_flags, doc_root, batch_root, raw_batch_proof, issuer_sig,
+     created_at, ttl, nonce, purpose, holder_sig) = item  # fmt: skip
+    if version != PRESENTATION_VERSION or type(version) is not int:
+        raise _fail(f"不支持的出示码版本 {version!r}", f"unsupported presentation version {version!r}")
+    fields = _fields(raw_fields)
+    proof = _hashes(raw_proof, MAX_MULTIPROOF_HASHES, "字段证明", "multiproof")
+    flags = _flags(raw_flags, len(fields) + len(proof) - 1)
+    doc_root = _bytes(doc_root, 32, "证照根哈希", "document root")
+    batch_root = _bytes(batch_root, 32, "批次根哈希", "batch root")
+    batch_proof = _hashes(raw_batch_proof, MAX_BATCH_PROOF_HASHES, "批次证明", "batch proof")
+    issuer_sig = _bytes(issuer_sig, SIGNATURE_BYTES, "发证签名", "issuer signature")
+    if not _is_uint(created_at) or created_at >= 2**63:
+        raise _fail("制作时间无效", f"created_at must be an unsigned integer, got {_kind(created_at)}")
+    if not _is_uint(ttl) or not 1 <= ttl <= MAX_TTL_S:
+        raise _fail("有效时长无效", f"ttl must be an integer in [1, {MAX_TTL_S}], got {ttl!r:.40}")
+    if type(nonce) is not bytes or not NONCE_MIN_BYTES <= len(nonce) <= NONCE_MAX_BYTES:
+        raise _fail(
+            f"随机数长度应为 {NONCE_MIN_BYTES}–{NONCE_MAX_BYTES} 字节",
+            f"nonce must be {NONCE_MIN_BYTES}..{NONCE_MAX_BYTES} bytes, got {_kind(nonce)}"
+            + (f" of {len(nonce)}" if type(nonce) is bytes else ""),
+        )
+    if type(purpose) is not str:
+        raise _fail("事由必须是文本", f"purpose must be text, got {_kind(purpose)}")
+    if len(purpose) > PURPOSE_MAX_CHARS:
+        raise _fail(
+            f"事由过长（{len(purpose)} 字，上限 {PURPOSE_MAX_CHARS}）",
+            f"purpose has {len(purpose)} characters, limit {PURPOSE_MAX_CHARS}",
+        )
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in purpose):
+        raise _fail("事由含控制字符", "purpose contains control characters")
+    if holder_sig is not None:
+        holder_sig = _bytes(holder_sig, SIGNATURE_BYTES, "持证人签名", "holder signature")
+    return Presentation(
+        version=version,
+        disclosure=Disclosure(fields=fields, proof=proof, flags=flags),
+        document_root=doc_root,
+        batch_root=batch_root,
+        batch_proof=batch_proof,
+        issuer_signature=issuer_sig,
+        created_at=created_at,
+        expires_at=created_at + ttl,
+        nonce=nonce,
+        purpose=purpose,
+        holder_signature=holder_sig,
+    )
+
+
+def _fields(raw: object) -> list[SaltedField]:
+    if type(raw) is not list:
+        raise _fail("字段列表必须是数组", f"fields must be an array, got {_kind(raw)}")
+    if not 1 <= len(raw) <= MAX_FIELDS:
+        raise _fail(
+            f"字段数应为 1–{MAX_FIELDS}，实为 {len(raw)}",
+            f"field count must be 1..{MAX_FIELDS}, got {len(raw)}",
+        )
+    fields: list[SaltedField] = []
+    seen: set[str] = set()
+    for n, entry in enumerate(raw, 1):
+        if type(entry) is not list or len(entry) != 3:
+            raise _fail(f"第 {n} 个字段不是 [路径, 值, 盐] 三元组", f"field {n} is not a [path, value, salt] triple")
+        path = _path(entry[0], n)
+        if path in seen:
+            raise _fail(f"字段 {path!r} 重复出现", f"duplicate field {path!r}")
+        seen.add(path)
+        value = _value(entry[1], 0, path)
+        salt = _bytes(entry[2], SALT_BYTES, f"字段 {path!r} 的盐值", f"salt of field {path!r}")
+        fields.append(SaltedField(path=path, value=value, salt=salt))
+    return fields
+
+
+def _path(raw: object, n: int) -> str:
+    if type(raw) is int:
+        if not 0 <= raw < len(PATH_TABLE):
+            raise _fail(
+                f"第 {n} 个字段的路径编号 {raw} 未定义",
+                f"field {n}: path index {raw} is not in the HR1 table",
+            )
+        return PATH_TABLE[raw]
+    if type(raw) is not str:
+        raise _fail(f"第 {n} 个字段的路径无效", f"field {n}: path must be a table index or text, got {_kind(raw)}")
+    if raw in _PATH_INDEX:
+        raise _fail(
+            f"字段路径 {raw!r} 应使用编号表示（非规范编码）",
+            f"field path {raw!r} must be sent as its table index (non-canonical)",
+        )
+    if (
+        not 0 < len(raw) <= MAX_PATH_CHARS
+        or any(not part for part in raw.split("."))
+        or any(ord(c) < 0x20 or ord(c) == 0x7F for c in raw)
+    ):
+        raise _fail(f"第 {n} 个字段的路径格式错误", f"field {n}: malformed path {raw!r:.60}")
+    return raw
+
+
+def _value(raw: object, depth: int, path: str) -> object:
+    """A JSON value as RFC 8785 can hash it, bounded in size; 20-byte strings are addresses."""
+    kind = type(raw)
+    if raw is None or kind is bool:
+        return raw
+    if kind is str:
+        if len(raw) > MAX_VALUE_TEXT_CHARS:  # type: ignore[arg-type]
+            raise _fail(f"字段 {path!r} 的文本过长", f"field {path!r}: text longer than {MAX_VALUE_TEXT_CHARS}")
+        if depth == 0 and _encode_value(raw) is not raw:
+            raise _fail(
+                f"字段 {path!r} 的地址应以 20 字节表示（非规范编码）",
+                f"field {path!r}: a checksummed address must travel as 20 bytes (non-canonical)",
+            )
+        return raw
+    if kind is int:
+        if not -_MAX_SAFE_INTEGER <= raw <= _MAX_SAFE_INTEGER:  # type: ignore[operator]
+            raise _fail(f"字段 {path!r} 的整数超出范围", f"field {path!r}: integer outside +-(2**53 - 1)")
+        return raw
+    if kind is float:
+        if raw != raw or raw in (float("inf"), float("-inf")):
+            raise _fail(f"字段 {path!r} 的数值无效", f"field {path!r}: NaN or infinity is not JSON")
+        return raw
+    if kind is bytes:
+        if depth == 0 and len(raw) == 20:  # type: ignore[arg-type]
+            return to_checksum_address(raw)  # type: ignore[arg-type]
+        raise _fail(f"字段 {path!r} 含有无法识别的字节串", f"field {path!r}: unexpected byte string value")
+    if kind is list or kind is dict:
+        if depth >= MAX_VALUE_DEPTH:
+            raise _fail(f"字段 {path!r} 嵌套过深", f"field {path!r}: nested deeper than {MAX_VALUE_DEPTH}")
+        if len(raw) > MAX_VALUE_ITEMS:  # type: ignore[arg-type]
+            raise _fail(f"字段 {path!r} 元素过多", f"field {path!r}: more than {MAX_VALUE_ITEMS} items")
+        if kind is list:
+            return [_value(x, depth + 1, path) for x in raw]  # type: ignore[attr-defined]
+        out: dict[str, object] = {}
+        for key, item in raw.items():  # type: ignore[attr-defined]
+            if type(key) is not str or len(key) > MAX_PATH_CHARS:
+                raise _fail(f"字段 {path!r} 的对象键无效", f"field {path!r}: object keys must be short text")
+            out[key] = _value(item, depth + 1, path)
+        return out
+    raise _fail(f"字段 {path!r} 的值类型不受支持", f"field {path!r}: {_kind(raw)} is not a JSON value")
+
+
+def _flags(raw: object, count: int) -> list[bool]:
+    if type(raw) is not bytes:
+        raise _fail("证明标志必须是字节串", f"proof flags must be a byte string, got {_kind(raw)}")
+    if count < 0:
+        raise _fail("字段证明为空", "empty multiproof")
+    if len(raw) != (count + 7) // 8:
+        raise _fail(
+            "证明标志长度与字段数不符",
+            f"proof flags must be {(count + 7) // 8} bytes for {count} flags, got {len(raw)}",
+        )
+    flags = [bool(raw[i >> 3] & (0x80 >> (i & 7))) for i in range(count)]
+    if count % 8 and raw[-1] & (0xFF >> (count % 8)):
+        raise _fail("证明标志的填充位不为零", "proof flags: padding bits must be zero")
+    return flags
+
+
+# --------------------------------------------------------------------------- reference form
+
+#: 128 random bits: unguessable, so the token itself is the capability to fetch the presentation.
+REFERENCE_TOKEN_BYTES: Final[int] = 16
+_TOKEN_SHAPE: Final[re.Pattern[str]] = re.compile(r"[A-Za-z0-9_-]{22}")
+_MAX_REFERENCE_CHARS: Final[int] = 512
+
+
+def new_reference_token() -> str:
+    """A fresh 128-bit URL-safe token (22 Base64url characters, no padding)."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(REFERENCE_TOKEN_BYTES)).rstrip(b"=").decode()
+
+
+def _check_token(token: object) -> str:
+    if type(token) is not str or not _TOKEN_SHAPE.fullmatch(token):
+        raise _fail("引用码令牌格式错误", "reference token must be 22 Base64url characters")
+    # 22 characters carry 132 bits; the 4 spare bits must be zero, so each token has one spelling.
+    decoded = base64.urlsafe_b64decode(token + "==")
+    if base64.urlsafe_b64encode(decoded).rstrip(b"=").decode() != token:
+        raise _fail("引用码令牌格式错误（非规范编码）", "reference token is not canonical Base64url")
+    return token
+
+
+def _split_url(url: str) -> tuple[str, str, str]:
+    """(scheme, lower-case host[:port], path) of a plain http(s) URL; ValueError otherwise."""
+    parts = urlsplit(url)
+    if (
+        parts.scheme not in ("https", "http")
+        or not parts.hostname
+        or parts.username is not None
+        or parts.password is not None
+        or parts.query
+        or parts.fragment
+        or "?" in url
+        or "#" in url
+        or any(c.isspace() or ord(c) < 0x20 or ord(c) > 0x7E for c in url)
+    ):
+        raise ValueError(f"expected http(s)://host[:port][/path] without query or fragment: {url!r}")
+    return parts.scheme, parts.netloc.lower(), parts.path
+
+
+def make_reference(base_url: str, token: str) -> str:
+    """The short reference URL ``<base_url>/r/<token>`` (a small QR code for low-end scanners).
+
+    Deployments should use https. ValueError for a malformed base URL or token.
+    """
+    scheme, netloc, path = _split_url(base_url)
+    path = path.rstrip("/")
+    try:
+        _check_token(token)
+    except PresentationDecodeError as exc:
+        raise ValueError(exc.en) from None
+    return f"{scheme}://{netloc}{path}/r/{token}"
+
+
+def parse_reference(text: str, base_url: str | None = None) -> str:
+    """The token of a reference URL. With `base_url`, the URL must point at that deployment.
+
+    Passing `base_url` keeps a verifier from being made to fetch from a foreign host.
+    Raises PresentationDecodeError for anything that is not exactly such a URL.
+    """
+    if not isinstance(text, str) or len(text) > _MAX_REFERENCE_CHARS:
+        raise _fail("引用码格式错误", "a reference must be a URL of at most 512 characters")
+    try:
+        scheme, netloc, path = _split_url(text)
+    except ValueError:
+        raise _fail("引用码不是有效的网址", "a reference must be an http(s) URL without query or fragment") from None
+    prefix, sep, token = path.rpartition("/r/")
+    if not sep or "/" in token:
+        raise _fail("引用码网址缺少 /r/<令牌>", "a reference URL must end in /r/<token>")
+    _check_token(token)
+    if base_url is not None:
+        want_scheme, want_netloc, want_path = _split_url(base_url)
+        if (scheme, netloc, prefix) != (want_scheme, want_netloc, want_path.rstrip("/")):
+            raise _fail("引用码不属于本系统", f"reference points at {scheme}://{netloc}{prefix}, not at {base_url}")
+    return token
