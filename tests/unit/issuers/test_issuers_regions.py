@@ -36,9 +36,7 @@ def test_region_name_of_county_code_names_the_province_and_keeps_the_code() -> N
     assert region_name("330105") == "浙江省（330105）"
 
 
-@pytest.mark.parametrize(
-    ("code", "province"), [("330105", "330000"), (440305, "440000"), ("429004", "420000")]
-)
+@pytest.mark.parametrize(("code", "province"), [("330105", "330000"), (440305, "440000"), ("429004", "420000")])
 def test_province_of_lower_level_code(code: str | int, province: str) -> None:
     assert province_of(code) == province
 
