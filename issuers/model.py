@@ -387,6 +387,7 @@ class _Validation:
         self.ctype: CertificateType | None = None
         self.titles: dict[str, str] = dict(document_leaf_paths())
         self.resident_ids: dict[str, ResidentId] = {}
+        self.cert_id: CertId | None = None
 
     # -- bookkeeping ------------------------------------------------------------------
     def add(self, err: FieldError) -> None:
@@ -444,7 +445,7 @@ class _Validation:
         if not isinstance(value, str) or not self.ok("id"):
             return
         try:
-            cid = parse_cert_id(value, field="id")
+            cid = self.cert_id = parse_cert_id(value, field="id")
         except RuleViolation as exc:
             self.add(_from_violation(exc, "id"))
             return
@@ -700,11 +701,11 @@ class _Validation:
         assert ctype is not None
         issued = _parse_issued_at(doc["issuedAt"])
         start = _parse_date(doc["validFrom"])
-        assert issued is not None and start is not None
+        assert issued is not None and start is not None and self.cert_id is not None
         issuer, holder = doc["issuer"], doc["holder"]
         return Certificate(
             id=doc["id"],
-            cert_id=parse_cert_id(doc["id"]),
+            cert_id=self.cert_id,
             type_code=doc["type"],
             issuer=Issuer(issuer["creditCode"], issuer["region"], issuer["name"], issuer["signingAddress"]),
             holder=Holder(holder["name"], holder["idType"], holder["idNumber"], holder.get("address")),
