@@ -67,10 +67,11 @@ def deploy_suite(
     recognition, _ = _deploy(deployer, artifacts["RecognitionPolicy"], consortium)
     ledger, _ = _deploy(deployer, artifacts["AnchorLedger"], registry)
     reader, _ = _deploy(deployer, artifacts["StatusReader"], consortium)
+    log_anchor, _ = _deploy(deployer, artifacts["VerificationLogAnchor"])  # no governance state: see its NatSpec
     abi = ContractABI(artifacts["Consortium"].abi)
     deployer.transact(consortium, abi.fn("bindContracts").encode(registry, recognition, ledger), "bind contracts")
     addresses = {"Consortium": consortium, "IssuerRegistry": registry, "RecognitionPolicy": recognition,
-                 "AnchorLedger": ledger, "StatusReader": reader}
+                 "AnchorLedger": ledger, "StatusReader": reader, "VerificationLogAnchor": log_anchor}
     return Manifest(
         chain_id=rpc.chain_id(),
         deployment_block=first_block,

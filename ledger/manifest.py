@@ -11,7 +11,8 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-CONTRACT_NAMES = ("Consortium", "IssuerRegistry", "RecognitionPolicy", "AnchorLedger", "StatusReader")
+CONTRACT_NAMES = ("Consortium", "IssuerRegistry", "RecognitionPolicy", "AnchorLedger", "StatusReader",
+                  "VerificationLogAnchor")
 
 
 @dataclass(frozen=True)
