@@ -283,7 +283,7 @@ def check_holder_binding(
     signer = recover_holder(domain, p, leaves)
     # Case-insensitive: the address is a proven field of the signed document, whatever its case.
     if signer is None or signer.lower() != address.lower():
-        return _failed(name, "持证人签名与证照绑定的持证人地址不符", v), False
+        return _failed(name, "持证人签名不是绑定的持证人对本出示码所签（他人签署，或签名后内容被改动）", v), False
     return _passed(name, f"出示码由绑定的持证人 {signer} 签署", v), True
 
 
@@ -371,7 +371,14 @@ def _key_check(name: str, role: str, address: str, key: KeyFacts | None, anchor:
 
 
 def check_signing_key(signer: str, key: KeyFacts | None, anchor: AnchorFacts) -> CheckResult:
-    """The key that signed the document root belongs to the anchoring issuer and was valid then."""
+    """The key that signed the document root belongs to the anchoring issuer and was valid then.
+
+    A signature recovering to a key the registry has never seen was not made by any issuing
+    department (a swapped or forged signature): TAMPERED. A registered key of another
+    department, or one outside its validity window at anchor time: ISSUER_NOT_AUTHORISED.
+    """
+    if key is None:
+        return _failed("signing_key", f"证照签名来自未登记的密钥 {signer}，不是任何发证部门的签名", Verdict.TAMPERED)
     return _key_check("signing_key", "签名密钥", signer, key, anchor)
 
 

@@ -27,7 +27,7 @@ shortest integer and float forms, map keys sorted), byte strings as bytes, no ta
       8  created_at         uint (unix seconds)
       9  ttl                uint, expires_at - created_at, 1..86400
       10 nonce              bytes(8..16)
-      11 purpose            text, <= 200 characters, no control characters
+      11 purpose            text, <= 200 characters, no control or bidi-override characters
       12 holder signature   bytes(65) or null ]
 
 Why these choices: every hash is incompressible, so bytes travel raw and each list of hashes
@@ -64,6 +64,7 @@ from verifier.presentation import (
     PURPOSE_MAX_CHARS,
     SIGNATURE_BYTES,
     Presentation,
+    unsafe_text,
 )
 
 __all__ = [
@@ -384,7 +385,7 @@ def _from_item(item: object) -> Presentation:
             f"事由过长（{len(purpose)} 字，上限 {PURPOSE_MAX_CHARS}）",
             f"purpose has {len(purpose)} characters, limit {PURPOSE_MAX_CHARS}",
         )
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in purpose):
+    if unsafe_text(purpose):
         raise _fail("事由含控制字符", "purpose contains control characters")
     if holder_sig is not None:
         holder_sig = _bytes(holder_sig, SIGNATURE_BYTES, "持证人签名", "holder signature")
@@ -441,11 +442,7 @@ def _path(raw: object, n: int) -> str:
             f"字段路径 {raw!r} 应使用编号表示（非规范编码）",
             f"field path {raw!r} must be sent as its table index (non-canonical)",
         )
-    if (
-        not 0 < len(raw) <= MAX_PATH_CHARS
-        or any(not part for part in raw.split("."))
-        or any(ord(c) < 0x20 or ord(c) == 0x7F for c in raw)
-    ):
+    if not 0 < len(raw) <= MAX_PATH_CHARS or any(not part for part in raw.split(".")) or unsafe_text(raw):
         raise _fail(f"第 {n} 个字段的路径格式错误", f"field {n}: malformed path {raw!r:.60}")
     return raw
 

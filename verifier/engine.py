@@ -23,7 +23,9 @@ fundamental one and everything after it would rest on facts already shown wrong:
 10. certificate_type     TAMPERED               disclosed type is the anchored type
 11. finality             PENDING_FINALITY
 12. issuer_registered    UNKNOWN_ISSUER
-13. signing_key          ISSUER_NOT_AUTHORISED  signer key is the issuer's, valid at anchor time
+13. signing_key          TAMPERED if the signer is no registered key at all (swapped/forged
+                        signature); ISSUER_NOT_AUTHORISED if it is another issuer's key or
+                        was not valid at anchor time
 14. anchoring_key        ISSUER_NOT_AUTHORISED  same for the key that sent the anchor tx
 15. issuer_region        ISSUER_NOT_AUTHORISED  disclosed region is the registered region
 16. issuer_standing      ISSUER_REVOKED         issuer revoked at or before the anchor time
@@ -33,7 +35,7 @@ fundamental one and everything after it would rest on facts already shown wrong:
 
 Consequences, stated because they are decisions:
 
-* TAMPERED beats every chain-based verdict; REVOKED beats SUSPENDED beats EXPIRED beats
+* TAMPERED beats every verdict after the check that finds it; REVOKED beats SUSPENDED beats EXPIRED beats
   NOT_YET_VALID; NOT_RECOGNISED is only ever reported for a certificate that passed every
   other check (genuine and in force, just not accepted here).
 * An expired or stale presentation is refused *before* any cryptography or chain query:

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import secrets
 import time
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Final
@@ -66,6 +67,7 @@ __all__ = [
     "holder_signing_digest",
     "make_presentation",
     "recover_holder",
+    "unsafe_text",
 ]
 
 #: Version of the presentation data model (the wire prefix "HR1:" names the encoding).
@@ -91,6 +93,11 @@ HOLDER_PRESENTATION_TYPE: Final[str] = (
 )
 HOLDER_PRESENTATION_TYPEHASH: Final[bytes] = keccak_256(HOLDER_PRESENTATION_TYPE.encode()).digest()
 
+#: Bidirectional formatting characters: they can make displayed text read differently from
+#: what it is (e.g. reversing part of the 事由 on the clerk's screen).
+_BIDI_CONTROLS: Final[frozenset[str]] = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
 _TRUE_WORD: Final[bytes] = (1).to_bytes(32, "big")
 _FALSE_WORD: Final[bytes] = bytes(32)
 
@@ -124,6 +131,11 @@ class Presentation:
     def disclosed(self) -> dict[str, object]:
         """Disclosed values by path (what the clerk gets to see)."""
         return {field.path: field.value for field in self.disclosure.fields}
+
+
+def unsafe_text(text: str) -> bool:
+    """True if `text` holds control characters (C0, DEL, C1) or bidi controls: refused in 事由 and paths."""
+    return any(c in _BIDI_CONTROLS or unicodedata.category(c) == "Cc" for c in text)
 
 
 def _u64(value: int) -> bytes:
@@ -206,8 +218,8 @@ def make_presentation(
     """
     if not isinstance(purpose, str) or len(purpose) > PURPOSE_MAX_CHARS:
         raise ValueError(f"purpose (事由) must be a str of at most {PURPOSE_MAX_CHARS} characters")
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in purpose):
-        raise ValueError("purpose (事由) must not contain control characters")
+    if unsafe_text(purpose):
+        raise ValueError("purpose (事由) must not contain control or bidi-override characters")
     if type(ttl_s) is not int or not 1 <= ttl_s <= MAX_TTL_S:
         raise ValueError(f"ttl_s must be an int in [1, {MAX_TTL_S}]")
     if nonce is None:
