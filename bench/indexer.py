@@ -34,7 +34,7 @@ from ledger.rpc import RpcClient
 LICENCE = "11100000000013338W032"
 BJ = 110000
 DOCS_PER_BATCH = 4
-SEND_CHUNK = 500
+SEND_CHUNK = 250
 
 
 def fill(net, anchors: int, revocations: int) -> tuple[list[bytes], list[tuple[bytes, bytes]]]:  # type: ignore[no-untyped-def]
@@ -66,11 +66,16 @@ def fill(net, anchors: int, revocations: int) -> tuple[list[bytes], list[tuple[b
         raws.append(sender.sign(ledger, data, 150_000, nonce)[0])
         revoked.append((docs[0], issuer))
         nonce += 1
+    # Mine many transactions per block (as a real network does) instead of one block each:
+    # anvil's automine of thousands of queued transactions is very slow.
+    net.rpc.call("evm_setAutomine", [False])
+    first = nonce - len(raws)
     for i in range(0, len(raws), SEND_CHUNK):
         net.rpc.batch([("eth_sendRawTransaction", ["0x" + r.hex()]) for r in raws[i:i + SEND_CHUNK]])
-    # Wait until the last transaction is mined.
-    while int(net.rpc.call("eth_getTransactionCount", [key.address, "latest"]), 16) < nonce:
-        time.sleep(0.1)
+        target = first + min(i + SEND_CHUNK, len(raws))
+        while int(net.rpc.call("eth_getTransactionCount", [key.address, "latest"]), 16) < target:
+            net.rpc.call("evm_mine")
+    net.rpc.call("evm_setAutomine", [True])
     return roots, revoked
 
 

@@ -55,22 +55,54 @@ class Function:
         return _named(self.outputs, self.decode_output(data))
 
 
+def _word_decoder(t: str) -> Any:
+    """A decoder for one static 32-byte ABI word, or None if `t` is not a simple static type.
+
+    The indexer decodes tens of thousands of events whose fields are all words; slicing them
+    directly is an order of magnitude faster than eth_abi's general decoder.
+    """
+    if t == "bytes32":
+        return lambda w: w
+    if t == "address":
+        return lambda w: "0x" + w[12:].hex()
+    if t == "bool":
+        return lambda w: w[31] == 1
+    if t.startswith("uint"):
+        return lambda w: int.from_bytes(w, "big")
+    return None
+
+
 @dataclass(frozen=True)
 class Event:
     name: str
     topic: bytes
     inputs: list[dict[str, Any]]
 
+    def __post_init__(self) -> None:
+        plain = [p for p in self.inputs if not p.get("indexed")]
+        decoders = [_word_decoder(_type_string(p)) for p in plain]
+        fast = None if any(d is None for d in decoders) else list(zip([p["name"] for p in plain], decoders,
+                                                                      strict=True))
+        object.__setattr__(self, "_fast", fast)
+
     def decode(self, topics: Sequence[bytes], data: bytes) -> dict[str, Any]:
         indexed = [p for p in self.inputs if p.get("indexed")]
-        plain = [p for p in self.inputs if not p.get("indexed")]
         values: dict[str, Any] = {}
         for p, topic in zip(indexed, topics[1:], strict=True):
             t = _type_string(p)
             # Dynamic indexed values are stored as their hash; keep the hash.
-            values[p["name"]] = topic if t in ("string", "bytes") or t.endswith("]") else decode([t], topic)[0]
-        decoded = decode([_type_string(p) for p in plain], data)
-        values.update(_named(plain, decoded))
+            if t in ("string", "bytes") or t.endswith("]"):
+                values[p["name"]] = topic
+            else:
+                word = _word_decoder(t)
+                values[p["name"]] = word(topic) if word else decode([t], topic)[0]
+        fast = self._fast  # type: ignore[attr-defined]
+        if fast is not None and len(data) == 32 * len(fast):
+            for i, (name, word) in enumerate(fast):
+                values[name] = word(data[32 * i:32 * i + 32])
+            return values
+        plain = [p for p in self.inputs if not p.get("indexed")]
+        values.update(_named(plain, decode([_type_string(p) for p in plain], data)))
         return values
 
 

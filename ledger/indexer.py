@@ -27,7 +27,7 @@ from ledger import store as st
 from ledger.abi import ContractABI
 from ledger.errors import NodeUnavailable
 from ledger.manifest import Manifest
-from ledger.readmodel import ChainEvent, ReadModel
+from ledger.readmodel import ChainEvent, ReadModel, _addr
 from ledger.rpc import RpcClient, RpcError
 
 log = logging.getLogger("huren.indexer")
@@ -145,7 +145,7 @@ class Indexer:
         logs = [
             st.RawLog(
                 int(x["blockNumber"], 16), int(x["logIndex"], 16), bytes.fromhex(x["blockHash"][2:]),
-                bytes.fromhex(x["transactionHash"][2:]), to_checksum_address(x["address"]),
+                bytes.fromhex(x["transactionHash"][2:]), str(x["address"]).lower(),
                 [bytes.fromhex(t[2:]) for t in x["topics"]], bytes.fromhex(x["data"][2:]),
             )
             for x in raw
@@ -252,7 +252,7 @@ def _touched(ev: ChainEvent) -> tuple[str, object]:
     if n.startswith("Issuer") or n in ("TypeGranted", "TypeWithdrawn"):
         return ("issuers", a["issuerId"])
     if n.startswith("Key"):
-        return ("keys", to_checksum_address(a["key"]))
+        return ("keys", _addr(a["key"]))
     if n == "Anchored":
         return ("anchors", a["batchRoot"])
     if n == "CertificateStatusChanged":

@@ -10,7 +10,10 @@ event journal minus the dropped blocks; and a verifier looks facts up in diction
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
+
+from eth_utils import to_checksum_address
 
 from common.document import type_code_from_bytes32
 from common.facts import (
@@ -75,9 +78,9 @@ class AnchorRecord:
     timestamp: int
 
 
-def _addr(value: Any) -> str:
-    from eth_utils import to_checksum_address
-
+@lru_cache(maxsize=65536)
+def _addr(value: str) -> str:
+    """Checksummed address; cached because the same few keys appear in thousands of events."""
     return str(to_checksum_address(value))
 
 
