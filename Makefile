@@ -22,7 +22,17 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-setup: $(VENV_STAMP) $(NPM_STAMP)
+# Debian packages: zbar decodes QR images (API uploads and tests). Installed once, as root.
+SYSTEM_STAMP := .venv/.system-packages
+$(SYSTEM_STAMP): | $(VENV_STAMP)
+	@if ! ldconfig -p | grep -q libzbar.so.0 || ! command -v zbarimg >/dev/null; then \
+	  echo "installing Debian packages: libzbar0 zbar-tools"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libzbar0 zbar-tools) \
+	  || { echo "could not install libzbar0/zbar-tools (run as root or install them yourself)"; exit 1; }; \
+	fi
+	touch $@
+
+setup: $(VENV_STAMP) $(NPM_STAMP) $(SYSTEM_STAMP)
 
 lint: setup
 	.venv/bin/ruff check .

@@ -1,0 +1,49 @@
+"""The FastAPI application: routes for departments, holders, verifiers, the public and operators."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
+from api.routes import health, registry, verify
+from api.runtime import Runtime, build_runtime
+from api.settings import Settings
+
+DESCRIPTION = """
+互认 Huren — 电子证照上链存证与跨地区互认。
+
+* **发证部门** (department credential): 签发、批量签发、撤销、暂扣、恢复本部门的证照。
+* **持证人** (holder credential): 选择披露字段，生成动态出示码（加注件）。
+* **核验窗口** (verifier credential, region-scoped): 扫码核验，得到结论和理由。
+* **公开目录**: 地区、发证部门、证照类型、互认规则。
+
+Every error is `{"error": {"code", "message", "hint"}}` with a 4xx status and a message that says
+what is wrong. Authenticate with `Authorization: Bearer <token>`.
+"""
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt = runtime or build_runtime(settings)
+        app.state.runtime = rt
+        rt.start()
+        try:
+            yield
+        finally:
+            rt.stop()
+
+    app = FastAPI(title="互认 Huren", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.include_router(health.router)
+    app.include_router(registry.router)
+    app.include_router(verify.router)
+    return app

@@ -1,0 +1,50 @@
+"""Authentication and role checks for API routes (bearer tokens; pages add cookie sessions)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.credentials import Credential, Role
+from api.errors import ApiError
+
+bearer = HTTPBearer(auto_error=False, description="凭证令牌 (Authorization: Bearer hr_...)")
+
+ROLE_NAMES = {"department": "发证部门", "verifier": "核验窗口", "holder": "持证人", "officer": "地区管理员"}
+
+
+def current_credential(
+    request: Request, token: HTTPAuthorizationCredentials | None = Depends(bearer)
+) -> Credential:
+    runtime = request.app.state.runtime
+    raw = token.credentials if token else None
+    if raw is None:
+        cred = getattr(request.state, "session_credential", None)
+        if cred is not None:
+            return cred  # type: ignore[no-any-return]
+        raise ApiError(401, "UNAUTHENTICATED",
+                       "缺少凭证：请在 Authorization 头中提供 Bearer 令牌 (missing credentials)",
+                       "向本地区管理员申请凭证。", headers={"WWW-Authenticate": "Bearer"})
+    cred = runtime.credentials.lookup(raw)
+    if cred is None:
+        raise ApiError(401, "UNAUTHENTICATED", "凭证无效或已停用 (invalid or disabled credentials)",
+                       "检查令牌是否抄写完整；已停用的令牌请重新申请。", headers={"WWW-Authenticate": "Bearer"})
+    wait = runtime.rate_limiter.allow(cred.id)
+    if wait > 0:
+        raise ApiError(429, "RATE_LIMITED", "该凭证请求过于频繁 (rate limit exceeded for this credential)",
+                       f"请 {wait:.1f} 秒后重试。", headers={"Retry-After": str(max(1, round(wait)))})
+    return cred
+
+
+def require(*roles: Role) -> Callable[..., Credential]:
+    def dependency(cred: Credential = Depends(current_credential)) -> Credential:
+        if cred.role not in roles:
+            wanted = "、".join(ROLE_NAMES[r] for r in roles)
+            raise ApiError(403, "WRONG_ROLE",
+                           f"此操作需要{wanted}凭证，当前凭证属于{ROLE_NAMES.get(cred.role, cred.role)} "
+                           f"(this action needs a {'/'.join(roles)} credential)")
+        return cred
+
+    return dependency

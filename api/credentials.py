@@ -1,0 +1,115 @@
+"""API credentials: who is calling, in which role, and for which scope.
+
+A credential is a random bearer token shown once at creation; only its SHA-256 is stored.
+Its scope is what the caller may touch, and the API takes scope from the credential, never
+from the request body: a department token acts only for its own issuer id, a verifier token
+only for its own region (the region whose recognition policy applies), a holder token only
+for certificates whose holder id hash matches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import BigInteger, Boolean, Column, Integer, MetaData, String, Table, Text, insert, select, update
+from sqlalchemy.engine import Engine
+
+Role = Literal["department", "verifier", "holder", "officer"]
+ROLES: tuple[Role, ...] = ("department", "verifier", "holder", "officer")
+
+metadata = MetaData()
+credentials = Table(
+    "api_credentials", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("region", Integer),
+    Column("credit_code", String(18)),
+    Column("holder_hash", String(64)),
+    Column("officer_address", String(42)),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+)
+
+
+@dataclass(frozen=True)
+class Credential:
+    id: str
+    role: Role
+    name: str
+    region: int | None = None
+    credit_code: str | None = None  # department scope
+    holder_hash: str | None = None  # holder scope: sha256 of the holder's id number
+    officer_address: str | None = None
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def holder_hash(id_number: str) -> str:
+    """The holder scope: a hash, so the credentials table holds no ID numbers."""
+    return hashlib.sha256(("huren-holder:" + id_number.strip().upper()).encode()).hexdigest()
+
+
+class CredentialStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        metadata.create_all(engine)
+        self._cache: dict[str, Credential | None] = {}
+
+    def add(self, role: Role, name: str, *, region: int | None = None, credit_code: str | None = None,
+            holder_id_number: str | None = None, officer_address: str | None = None,
+            token: str | None = None) -> tuple[Credential, str]:
+        """Create a credential; returns it with its token (shown once, never stored)."""
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+        if role in ("verifier", "officer") and region is None:
+            raise ValueError(f"a {role} credential needs a region")
+        if role == "department" and not credit_code:
+            raise ValueError("a department credential needs the department's 统一社会信用代码")
+        if role == "holder" and not holder_id_number:
+            raise ValueError("a holder credential needs the holder's id number")
+        token = token or "hr_" + secrets.token_urlsafe(24)
+        cred = Credential(
+            id=secrets.token_hex(8), role=role, name=name, region=region, credit_code=credit_code,
+            holder_hash=holder_hash(holder_id_number) if holder_id_number else None,
+            officer_address=officer_address,
+        )
+        with self.engine.begin() as c:
+            c.execute(insert(credentials).values(
+                id=cred.id, role=role, name=name, region=region, credit_code=credit_code,
+                holder_hash=cred.holder_hash, officer_address=officer_address, token_hash=token_hash(token),
+                created_at=int(time.time()), disabled=False))
+        return cred, token
+
+    def disable(self, credential_id: str) -> None:
+        with self.engine.begin() as c:
+            c.execute(update(credentials).where(credentials.c.id == credential_id).values(disabled=True))
+        self._cache.clear()
+
+    def lookup(self, token: str) -> Credential | None:
+        h = token_hash(token)
+        if h in self._cache:
+            return self._cache[h]
+        with self.engine.connect() as c:
+            row = c.execute(select(credentials).where(credentials.c.token_hash == h)).first()
+        cred = None
+        if row is not None and not row.disabled:
+            cred = Credential(row.id, row.role, row.name, row.region, row.credit_code, row.holder_hash,
+                              row.officer_address)
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[h] = cred
+        return cred
+
+    def all(self) -> list[Credential]:
+        with self.engine.connect() as c:
+            rows = c.execute(select(credentials).where(credentials.c.disabled.is_(False))).all()
+        return [Credential(r.id, r.role, r.name, r.region, r.credit_code, r.holder_hash, r.officer_address)
+                for r in rows]
