@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Final
 
 from common.document import ALWAYS_DISCLOSED, field_leaf, issuer_id, type_code_bytes32
@@ -27,7 +28,7 @@ from common.facts import (
     TypeFacts,
 )
 from common.merkle import verify_multiproof, verify_proof
-from verifier.presentation import HOLDER_ADDRESS_PATH, PRESENTATION_VERSION, Presentation, recover_holder
+from verifier.presentation import HOLDER_ADDRESS_PATH, PRESENTATION_VERSION, Presentation, recover_holder_raw
 from verifier.verdicts import Verdict
 
 __all__ = [
@@ -94,6 +95,7 @@ def _failed(name: str, detail: str, verdict: Verdict) -> CheckResult:
     return CheckResult(name, False, detail, verdict)
 
 
+@lru_cache(maxsize=4096)  # anchor times recur across a batch's certificates
 def format_time(t: int) -> str:
     """Unix seconds as "2025-05-22 10:00:00（北京时间）" for details a clerk reads."""
     return datetime.fromtimestamp(t, CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S") + "（北京时间）"
@@ -280,11 +282,11 @@ def check_holder_binding(
         return _failed(name, f"持证人地址格式错误：{address!r}", v), False
     if p.holder_signature is None:
         return _failed(name, "证照绑定了持证人密钥，但出示码没有持证人签名", v), False
-    signer = recover_holder(domain, p, leaves)
-    # Case-insensitive: the address is a proven field of the signed document, whatever its case.
-    if signer is None or signer.lower() != address.lower():
+    signer = recover_holder_raw(domain, p, leaves)
+    # Compared as bytes: the address is a proven field of the signed document, whatever its case.
+    if signer is None or signer != bytes.fromhex(address[2:]):
         return _failed(name, "持证人签名不是绑定的持证人对本出示码所签（他人签署，或签名后内容被改动）", v), False
-    return _passed(name, f"出示码由绑定的持证人 {signer} 签署", v), True
+    return _passed(name, f"出示码由绑定的持证人 {address} 签署", v), True
 
 
 # --------------------------------------------------------------------------- chain facts

@@ -12,27 +12,32 @@ The CBOR item is a positional array, canonical CBOR (RFC 8949 §4.2.1: definite 
 shortest integer and float forms, map keys sorted), byte strings as bytes, no tags::
 
     [ 0  version            uint, = 1
-      1  fields             [[path, value, salt], ...] in multiproof order, 1..64 entries
+      1  fields             [path, value, path, value, ...] in multiproof order, 1..64 pairs
                                path:  uint = index into PATH_TABLE, or text for any other path
                                value: the JSON value, except that a string which is an EIP-55
-                                      checksummed address travels as its 20 raw bytes
-                               salt:  bytes(16)
-      2  multiproof         bytes, the proof hashes concatenated (32 bytes each, <= 64)
-      3  proof flags        bytes, bit-packed MSB-first; the count is implied
+                                      checksummed address travels as its 20 raw bytes, and
+                                      the certificate id "1.2.156.3005.2.<type>.<creditCode>.
+                                      <rest>" travels as the bytes of <rest> (type and
+                                      issuer.creditCode are always disclosed: they repeat)
+      2  salts              bytes, the fields' 16-byte salts concatenated, in the same order
+      3  multiproof         bytes, the proof hashes concatenated (32 bytes each, <= 64)
+      4  proof flags        bytes, bit-packed MSB-first; the count is implied
                                (fields + proof hashes - 1, as OpenZeppelin requires), pad bits 0
-      4  document root      bytes(32)
-      5  batch root         bytes(32)
-      6  batch proof        bytes, hashes concatenated (32 bytes each, <= 32)
-      7  issuer signature   bytes(65)
-      8  created_at         uint (unix seconds)
-      9  ttl                uint, expires_at - created_at, 1..86400
-      10 nonce              bytes(8..16)
-      11 purpose            text, <= 200 characters, no control or bidi-override characters
-      12 holder signature   bytes(65) or null ]
+      5  document root      bytes(32)
+      6  batch root         bytes(32)
+      7  batch proof        bytes, hashes concatenated (32 bytes each, <= 32)
+      8  issuer signature   bytes(65)
+      9  created_at         uint (unix seconds)
+      10 ttl                uint, expires_at - created_at, 1..86400
+      11 nonce              bytes(8..16)
+      12 purpose            text, <= 200 characters, no control or bidi-override characters
+      13 holder signature   bytes(65) or null ]
 
-Why these choices: every hash is incompressible, so bytes travel raw and each list of hashes
-is one byte string (saving CBOR headers); common paths are one-byte table indices; flags are
-bits. Decoding is strict — exactly one accepted text per presentation content (up to zlib's
+Why these choices: every hash and salt is incompressible, so bytes travel raw and each list
+of hashes or salts is one byte string (saving a CBOR header per item); fields are a flat list
+(saving an array header per field); common paths are one-byte table indices; flags are bits.
+Each of these saves 1.5 QR characters per byte, and a presentation is at the edge of what a
+phone camera reads (see qr.py). Decoding is strict — exactly one accepted text per presentation content (up to zlib's
 choice of compression, which the 32-byte hashes make irrelevant) — and every refusal is one
 `PresentationDecodeError` whose message names the problem in Chinese and English, so the
 clerk's screen and the log say *why* a code was refused, and no other exception escapes.
@@ -119,11 +124,14 @@ PATH_TABLE: Final[tuple[str, ...]] = (
     "issuedAt",
 )
 _PATH_INDEX: Final[dict[str, int]] = {path: i for i, path in enumerate(PATH_TABLE)}
+#: GB/T 36904 identifiers: 1.2.156.3005.2.<type code>.<issuer code>.<serial>.<version>.<check>.
+_ID_ROOT: Final[str] = "1.2.156.3005.2."
+_MAX_ID_TAIL: Final[int] = 64
 
 _B45_ALPHABET: Final[str] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 _B45_VALUE: Final[dict[str, int]] = {c: i for i, c in enumerate(_B45_ALPHABET)}
 _PREFIX_SHAPE: Final[re.Pattern[str]] = re.compile(r"[A-Z]{2,3}[0-9]{1,2}:")
-_ARRAY_LENGTH: Final[int] = 13
+_ARRAY_LENGTH: Final[int] = 14
 
 
 class PresentationDecodeError(ValueError):
@@ -153,10 +161,15 @@ def encode(presentation: Presentation) -> str:
     """
     p = presentation
     try:
-        fields = [[_encode_path(f.path), _encode_value(f.value), f.salt] for f in p.disclosure.fields]
+        id_prefix = _id_prefix({f.path: f.value for f in p.disclosure.fields})
+        flat: list[object] = []
+        for f in p.disclosure.fields:
+            flat.append(_encode_path(f.path))
+            flat.append(_compact_id(f.value, id_prefix) if f.path == "id" else _encode_value(f.value))
         item = [
             p.version,
-            fields,
+            flat,
+            b"".join(f.salt for f in p.disclosure.fields),
             b"".join(p.disclosure.proof),
             _pack_flags(p.disclosure.flags),
             p.document_root,
@@ -193,6 +206,23 @@ def _encode_value(value: object) -> object:
                 return bytes.fromhex(value[2:])
         except ValueError:
             pass
+    return value
+
+
+def _id_prefix(values: dict[str, object]) -> str | None:
+    """ "1.2.156.3005.2.<type>.<creditCode>." when both are disclosed as text (they always are)."""
+    type_code, credit = values.get("type"), values.get("issuer.creditCode")
+    if type(type_code) is not str or type(credit) is not str:
+        return None
+    return f"{_ID_ROOT}{type_code}.{credit}."
+
+
+def _compact_id(value: object, prefix: str | None) -> object:
+    """A GB/T 36904 id repeats the type and issuer codes sent next to it: send only its tail."""
+    if prefix is not None and type(value) is str and value.startswith(prefix):
+        tail = value[len(prefix) :]
+        if 0 < len(tail) <= _MAX_ID_TAIL and all(0x21 <= ord(c) <= 0x7E for c in tail):
+            return tail.encode("ascii")
     return value
 
 
@@ -357,11 +387,11 @@ def _from_item(item: object) -> Presentation:
             f"顶层数组应有 {_ARRAY_LENGTH} 项，实为 {len(item)}",
             f"the top-level array must have {_ARRAY_LENGTH} items, got {len(item)}",
         )
-    (version, raw_fields, raw_proof, raw_flags, doc_root, batch_root, raw_batch_proof, issuer_sig,
-     created_at, ttl, nonce, purpose, holder_sig) = item  # fmt: skip
+    (version, raw_fields, raw_salts, raw_proof, raw_flags, doc_root, batch_root, raw_batch_proof,
+     issuer_sig, created_at, ttl, nonce, purpose, holder_sig) = item  # fmt: skip
     if version != PRESENTATION_VERSION or type(version) is not int:
         raise _fail(f"不支持的出示码版本 {version!r}", f"unsupported presentation version {version!r}")
-    fields = _fields(raw_fields)
+    fields = _fields(raw_fields, raw_salts)
     proof = _hashes(raw_proof, MAX_MULTIPROOF_HASHES, "字段证明", "multiproof")
     flags = _flags(raw_flags, len(fields) + len(proof) - 1)
     doc_root = _bytes(doc_root, 32, "证照根哈希", "document root")
@@ -404,26 +434,61 @@ def _from_item(item: object) -> Presentation:
     )
 
 
-def _fields(raw: object) -> list[SaltedField]:
+def _fields(raw: object, raw_salts: object) -> list[SaltedField]:
     if type(raw) is not list:
         raise _fail("字段列表必须是数组", f"fields must be an array, got {_kind(raw)}")
-    if not 1 <= len(raw) <= MAX_FIELDS:
+    if len(raw) % 2:
+        raise _fail("字段列表必须是成对的 路径, 值", "fields must be a flat list of path, value pairs")
+    count = len(raw) // 2
+    if not 1 <= count <= MAX_FIELDS:
         raise _fail(
-            f"字段数应为 1–{MAX_FIELDS}，实为 {len(raw)}",
-            f"field count must be 1..{MAX_FIELDS}, got {len(raw)}",
+            f"字段数应为 1–{MAX_FIELDS}，实为 {count}",
+            f"field count must be 1..{MAX_FIELDS}, got {count}",
+        )
+    if type(raw_salts) is not bytes:
+        raise _fail("盐值必须是字节串", f"salts must be a byte string, got {_kind(raw_salts)}")
+    if len(raw_salts) != count * SALT_BYTES:
+        raise _fail(
+            f"盐值长度应为 {count} × {SALT_BYTES} 字节",
+            f"salts must be {count} x {SALT_BYTES} = {count * SALT_BYTES} bytes, got {len(raw_salts)}",
         )
     fields: list[SaltedField] = []
     seen: set[str] = set()
-    for n, entry in enumerate(raw, 1):
-        if type(entry) is not list or len(entry) != 3:
-            raise _fail(f"第 {n} 个字段不是 [路径, 值, 盐] 三元组", f"field {n} is not a [path, value, salt] triple")
-        path = _path(entry[0], n)
+    for n in range(count):
+        path = _path(raw[2 * n], n + 1)
         if path in seen:
             raise _fail(f"字段 {path!r} 重复出现", f"duplicate field {path!r}")
         seen.add(path)
-        value = _value(entry[1], 0, path)
-        salt = _bytes(entry[2], SALT_BYTES, f"字段 {path!r} 的盐值", f"salt of field {path!r}")
+        raw_value = raw[2 * n + 1]
+        if path == "id":
+            value = raw_value if type(raw_value) is bytes else _value(raw_value, 0, path, compact_address=False)
+        else:
+            value = _value(raw_value, 0, path)
+        salt = raw_salts[n * SALT_BYTES : (n + 1) * SALT_BYTES]
         fields.append(SaltedField(path=path, value=value, salt=salt))
+    return _expand_id(fields)
+
+
+def _expand_id(fields: list[SaltedField]) -> list[SaltedField]:
+    """Rebuild a compact certificate id (bytes tail) from the disclosed type and issuer codes."""
+    index = next((i for i, f in enumerate(fields) if f.path == "id"), None)
+    if index is None:
+        return fields
+    field = fields[index]
+    prefix = _id_prefix({f.path: f.value for f in fields})
+    if type(field.value) is not bytes:
+        if _compact_id(field.value, prefix) is not field.value:
+            raise _fail(
+                "证照标识应以简写形式表示（非规范编码）",
+                "field 'id' must travel in its compact form (non-canonical)",
+            )
+        return fields
+    if prefix is None:
+        raise _fail("证照标识简写缺少类型或颁发机构代码", "compact 'id' needs 'type' and 'issuer.creditCode' as text")
+    tail = field.value
+    if not 0 < len(tail) <= _MAX_ID_TAIL or not all(0x21 <= b <= 0x7E for b in tail):
+        raise _fail("证照标识简写格式错误", "compact 'id' must be 1..64 printable ASCII bytes")
+    fields[index] = SaltedField(path="id", value=prefix + tail.decode("ascii"), salt=field.salt)
     return fields
 
 
@@ -447,7 +512,7 @@ def _path(raw: object, n: int) -> str:
     return raw
 
 
-def _value(raw: object, depth: int, path: str) -> object:
+def _value(raw: object, depth: int, path: str, *, compact_address: bool = True) -> object:
     """A JSON value as RFC 8785 can hash it, bounded in size; 20-byte strings are addresses."""
     kind = type(raw)
     if raw is None or kind is bool:
@@ -455,7 +520,7 @@ def _value(raw: object, depth: int, path: str) -> object:
     if kind is str:
         if len(raw) > MAX_VALUE_TEXT_CHARS:  # type: ignore[arg-type]
             raise _fail(f"字段 {path!r} 的文本过长", f"field {path!r}: text longer than {MAX_VALUE_TEXT_CHARS}")
-        if depth == 0 and _encode_value(raw) is not raw:
+        if depth == 0 and compact_address and _encode_value(raw) is not raw:
             raise _fail(
                 f"字段 {path!r} 的地址应以 20 字节表示（非规范编码）",
                 f"field {path!r}: a checksummed address must travel as 20 bytes (non-canonical)",

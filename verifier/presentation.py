@@ -49,7 +49,7 @@ from sha3 import keccak_256
 
 from common.document import ALWAYS_DISCLOSED, Disclosure, SaltedField, disclose, document_root, field_leaf
 from common.eip712 import Domain, to_checksum_address
-from verifier._ecdsa import address_of, recover_digest, sign_digest
+from verifier._ecdsa import address_of, recover_digest_raw, sign_digest
 
 __all__ = [
     "DEFAULT_NONCE_BYTES",
@@ -67,6 +67,7 @@ __all__ = [
     "holder_signing_digest",
     "make_presentation",
     "recover_holder",
+    "recover_holder_raw",
     "unsafe_text",
 ]
 
@@ -182,13 +183,21 @@ def holder_signing_digest(domain: Domain, presentation: Presentation, leaves: Se
 
 def recover_holder(domain: Domain, presentation: Presentation, leaves: Sequence[bytes] | None = None) -> str | None:
     """Checksummed address that made the holder signature, or None (absent, malformed, unencodable)."""
+    raw = recover_holder_raw(domain, presentation, leaves)
+    return None if raw is None else to_checksum_address(raw)
+
+
+def recover_holder_raw(
+    domain: Domain, presentation: Presentation, leaves: Sequence[bytes] | None = None
+) -> bytes | None:
+    """As `recover_holder`, but the 20 address bytes (the engine compares bytes, skipping EIP-55)."""
     if presentation.holder_signature is None:
         return None
     try:
         digest = holder_signing_digest(domain, presentation, leaves)
     except (ValueError, TypeError, AttributeError):
         return None
-    return recover_digest(digest, presentation.holder_signature)
+    return recover_digest_raw(digest, presentation.holder_signature)
 
 
 def make_presentation(

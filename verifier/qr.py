@@ -11,10 +11,23 @@ byte-mode segment.
 Capacity at error correction M, alphanumeric characters (measured with qrcode 8.2):
 version 23 -> 1,248, 24 -> 1,326, 25 -> 1,451, 26 -> 1,542, 27 -> 1,637.
 
-Measured presentation sizes (tests/unit/verifier/test_verifier_qr.py prints them; batch of
-1,024 certificates = 10 batch-proof hashes; purpose "办理食品经营许可变更"; 12-byte nonce):
+Measured presentation sizes (tests/unit/verifier/test_verifier_qr.py; batch of 1,024
+certificates = 10 batch-proof hashes; purpose "办理食品经营许可变更" (10 characters); 12-byte
+nonce; "bytes" = the zlib payload inside the Base45):
 
-    SEE_MEASUREMENTS
+    certificate    disclosed                          chars   bytes  version (M)
+    12 fields      7 always-disclosed only             1,303    866   24
+    12 fields      7 always + 4 (11 of 12), unbound    1,411    938   25   <- requirement
+    12 fields      7 always + 4, holder-bound          1,492    992   26
+    17 fields      7 always + 4 (11 of 17), unbound    1,651  1,098   28
+    17 fields      7 always + 4, holder-bound          1,732  1,152   28
+
+Every presentation must disclose the 7 ALWAYS_DISCLOSED fields (common/document.py), each
+with its 16-byte salt, so "4 fields" always means 11 disclosed. Where the bytes go in the
+requirement case: 11 salts 176, 13 hashes 416 (2 roots, 10 batch proof, 1 multiproof),
+issuer signature 65, values and paths ~230, the rest ~50. Each hidden field scattered in
+the tree adds up to 32 bytes (48 characters), a holder binding about 100 bytes (signature +
+disclosed address), a 10x larger batch about 3.3 hashes (160 characters).
 
 Version 25 is about the limit of what cheap phone cameras read reliably; the reference form
 (`codec.make_reference`) is the fallback for anything larger or for weak scanners.

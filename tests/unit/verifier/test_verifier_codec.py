@@ -10,7 +10,7 @@ import cbor2
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from verifier_world import World
+from verifier_world import World, replace_field
 
 from common.document import Disclosure, SaltedField
 from verifier.codec import (
@@ -62,10 +62,22 @@ def valid_text(world: World) -> str:
     return encode(world.present(0, ("holder.name", "claims.scope"), bound=True))
 
 
+def mutated_item(valid_text: str, change: Callable[[list[object]], None]) -> list[object]:
+    item = item_of(valid_text)
+    change(item)
+    return item
+
+
 def mutated(valid_text: str, change: Callable[[list[object]], None]) -> str:
     item = item_of(valid_text)
     change(item)
     return text_of_item(item)
+
+
+# Positions in the HR1 array (codec.py's docstring).
+VERSION, FIELDS, SALTS, PROOF, FLAGS, DOC_ROOT, BATCH_ROOT, BATCH_PROOF = range(8)
+ISSUER_SIG, CREATED, TTL, NONCE, PURPOSE, HOLDER_SIG = range(8, 14)
+PATH, VALUE = 0, 1
 
 
 def _set(index: int, value: object) -> Callable[[list[object]], None]:
@@ -76,8 +88,17 @@ def _set(index: int, value: object) -> Callable[[list[object]], None]:
 
 
 def _set_field(n: int, part: int, value: object) -> Callable[[list[object]], None]:
+    """Change the path or value of the n-th field that is not one the id expansion depends on.
+
+    Field order follows the multiproof, which depends on the random salts; skipping id, type
+    and issuer.creditCode keeps each refusal test about exactly one thing.
+    """
+
     def change(item: list[object]) -> None:
-        item[1][n][part] = value  # type: ignore[index]
+        flat = item[FIELDS]
+        protected = {PATH_TABLE.index(p) for p in ("id", "type", "issuer.creditCode")}
+        positions = [i for i in range(0, len(flat), 2) if flat[i] not in protected]  # type: ignore[arg-type,index]
+        flat[positions[n] + part] = value  # type: ignore[index]
 
     return change
 
@@ -96,15 +117,14 @@ def test_text_uses_only_the_qr_alphanumeric_alphabet(valid_text: str) -> None:
 
 
 def test_known_paths_travel_as_table_indices(valid_text: str) -> None:
-    paths = [entry[0] for entry in item_of(valid_text)[1]]  # type: ignore[union-attr]
+    paths = item_of(valid_text)[FIELDS][0::2]  # type: ignore[index]
     assert all(type(p) is int for p in paths if p in range(len(PATH_TABLE)))
     assert "claims.scope" in paths  # not in the table: sent as text
 
 
 def test_checksummed_address_travels_as_20_bytes_and_comes_back_as_text(world: World) -> None:
     p = world.present(0, ("holder.address",), bound=True)
-    entry = next(e for e in item_of(encode(p))[1] if e[0] == PATH_TABLE.index("holder.address"))  # type: ignore[union-attr]
-    assert entry[1] == bytes.fromhex(world.holder_address[2:])
+    assert _flat_value(encode(p), "holder.address") == bytes.fromhex(world.holder_address[2:])
     assert decode(encode(p)).disclosed()["holder.address"] == world.holder_address
 
 
@@ -117,6 +137,52 @@ def test_lower_case_address_string_stays_text(world: World) -> None:
 
 
 _unicode = st.characters(blacklist_categories=("Cs",))  # lone surrogates are not text
+
+
+def _flat_value(text: str, path: str) -> object:
+    flat = item_of(text)[FIELDS]
+    pairs = dict(zip(flat[0::2], flat[1::2], strict=True))  # type: ignore[index]
+    return pairs[PATH_TABLE.index(path)]
+
+
+def test_certificate_id_travels_as_its_tail_after_type_and_issuer_codes(world: World) -> None:
+    p = world.present()
+    cert_id = p.disclosed()["id"]
+    assert cert_id == "1.2.156.3005.2.11100000000013338W032.11330105002500287C.2025000001.001.1"
+    text = encode(p)
+    assert _flat_value(text, "id") == b"2025000001.001.1"
+    assert decode(text).disclosed()["id"] == cert_id
+
+
+def test_certificate_id_not_of_the_national_shape_travels_as_text(world: World) -> None:
+    p = replace_field(world.present(), "id", value="ZJ-2025-000001")
+    text = encode(p)
+    assert _flat_value(text, "id") == "ZJ-2025-000001"
+    assert decode(text) == p
+
+
+def _set_path_value(path: str, value: object) -> Callable[[list[object]], None]:
+    def change(item: list[object]) -> None:
+        flat = item[FIELDS]
+        at = next(i for i in range(0, len(flat), 2) if flat[i] == PATH_TABLE.index(path))  # type: ignore[arg-type,index]
+        flat[at + 1] = value  # type: ignore[index]
+
+    return change
+
+
+def test_refuses_compactable_certificate_id_sent_in_full(world: World, valid_text: str) -> None:
+    full = decode(valid_text).disclosed()["id"]
+    refused(mutated(valid_text, _set_path_value("id", full)), "must travel in its compact form")
+
+
+def test_refuses_compact_id_with_non_printable_bytes(valid_text: str) -> None:
+    refused(mutated(valid_text, _set_path_value("id", b"2025\x00")), "printable ASCII")
+
+
+def test_refuses_compact_id_when_type_is_not_text(valid_text: str) -> None:
+    refused(mutated(valid_text, _set_path_value("type", 7)), "compact 'id' needs 'type'")
+
+
 _json_scalars = (
     st.none()
     | st.booleans()
@@ -267,7 +333,7 @@ def test_refuses_bytes_after_the_cbor_item(valid_text: str) -> None:
 
 
 def test_refuses_bad_utf8_in_text() -> None:
-    refused(text_of_raw(b"\x8d\x62\xff\xfe"), "not valid UTF-8")
+    refused(text_of_raw(b"\x8e\x62\xff\xfe"), "not valid UTF-8")
 
 
 def test_refuses_top_level_map() -> None:
@@ -275,17 +341,17 @@ def test_refuses_top_level_map() -> None:
 
 
 def test_refuses_wrong_array_length(valid_text: str) -> None:
-    refused(mutated(valid_text, lambda item: item.pop()), "must have 13 items")
+    refused(mutated(valid_text, lambda item: item.pop()), "must have 14 items")
 
 
 def test_refuses_unsupported_presentation_version(valid_text: str) -> None:
-    refused(mutated(valid_text, _set(0, 2)), "unsupported presentation version 2")
+    refused(mutated(valid_text, _set(VERSION, 2)), "unsupported presentation version 2")
 
 
 def test_refuses_non_shortest_integer(valid_text: str) -> None:
     raw = cbor2.dumps(item_of(valid_text), canonical=True)
-    assert raw[:2] == b"\x8d\x01"
-    refused(text_of_raw(b"\x8d\x18\x01" + raw[2:]), "non-canonical CBOR")
+    assert raw[:2] == b"\x8e\x01"
+    refused(text_of_raw(b"\x8e\x18\x01" + raw[2:]), "non-canonical CBOR")
 
 
 def test_refuses_indefinite_length_array(valid_text: str) -> None:
@@ -299,15 +365,13 @@ def test_refuses_tags(valid_text: str) -> None:
 
 
 def test_refuses_duplicate_map_keys_in_a_value(valid_text: str) -> None:
-    item = item_of(valid_text)
-    item[1][0][1] = {"a": 1, "b": 2}  # type: ignore[index]
+    item = mutated_item(valid_text, _set_field(0, VALUE, {"a": 1, "b": 2}))
     raw = cbor2.dumps(item, canonical=True)
     refused(text_of_raw(raw.replace(b"\xa2\x61a\x01\x61b\x02", b"\xa2\x61a\x01\x61a\x02")), "non-canonical CBOR")
 
 
 def test_refuses_unsorted_map_keys_in_a_value(valid_text: str) -> None:
-    item = item_of(valid_text)
-    item[1][0][1] = {"a": 1, "b": 2}  # type: ignore[index]
+    item = mutated_item(valid_text, _set_field(0, VALUE, {"a": 1, "b": 2}))
     raw = cbor2.dumps(item, canonical=True)
     refused(text_of_raw(raw.replace(b"\xa2\x61a\x01\x61b\x02", b"\xa2\x61b\x02\x61a\x01")), "non-canonical CBOR")
 
@@ -316,168 +380,168 @@ def test_refuses_unsorted_map_keys_in_a_value(valid_text: str) -> None:
 
 
 def test_refuses_fields_that_are_not_an_array(valid_text: str) -> None:
-    refused(mutated(valid_text, _set(1, {})), "fields must be an array")
+    refused(mutated(valid_text, _set(FIELDS, {})), "fields must be an array")
 
 
 def test_refuses_empty_fields(valid_text: str) -> None:
-    refused(mutated(valid_text, _set(1, [])), "field count must be 1..64")
+    refused(mutated(valid_text, _set(FIELDS, [])), "field count must be 1..64")
 
 
 def test_refuses_too_many_fields(valid_text: str) -> None:
-    many = [[f"claims.f{i}", i, bytes(16)] for i in range(65)]
-    refused(mutated(valid_text, _set(1, many)), "field count must be 1..64")
+    many = [x for i in range(65) for x in (f"claims.f{i}", i)]
+    refused(mutated(valid_text, _set(FIELDS, many)), "field count must be 1..64")
 
 
-def test_refuses_field_that_is_not_a_triple(valid_text: str) -> None:
-    refused(mutated(valid_text, lambda item: item[1][0].pop()), "is not a [path, value, salt] triple")  # type: ignore[union-attr,index]
+def test_refuses_fields_that_are_not_path_value_pairs(valid_text: str) -> None:
+    refused(mutated(valid_text, lambda item: item[FIELDS].pop()), "flat list of path, value pairs")  # type: ignore[union-attr]
 
 
 def test_refuses_unknown_path_index(valid_text: str) -> None:
-    refused(mutated(valid_text, _set_field(0, 0, len(PATH_TABLE))), "is not in the HR1 table")
+    refused(mutated(valid_text, _set_field(0, PATH, len(PATH_TABLE))), "is not in the HR1 table")
 
 
 def test_refuses_table_path_sent_as_text(valid_text: str) -> None:
-    refused(mutated(valid_text, _set_field(0, 0, "validFrom")), "must be sent as its table index")
+    refused(mutated(valid_text, _set_field(0, PATH, "validFrom")), "must be sent as its table index")
 
 
 def test_refuses_malformed_path(valid_text: str) -> None:
-    refused(mutated(valid_text, _set_field(0, 0, "claims..x")), "malformed path")
+    refused(mutated(valid_text, _set_field(0, PATH, "claims..x")), "malformed path")
 
 
 def test_refuses_path_of_wrong_type(valid_text: str) -> None:
-    refused(mutated(valid_text, _set_field(0, 0, b"id")), "path must be a table index or text")
+    refused(mutated(valid_text, _set_field(0, PATH, b"id")), "path must be a table index or text")
 
 
 def test_refuses_duplicate_field(valid_text: str) -> None:
     def dup(item: list[object]) -> None:
-        item[1].append(list(item[1][0]))  # type: ignore[union-attr,index]
+        item[FIELDS] += item[FIELDS][:2]  # type: ignore[operator,index]
+        item[SALTS] += item[SALTS][:16]  # type: ignore[operator,index]
 
     refused(mutated(valid_text, dup), "duplicate field")
 
 
-def test_refuses_short_salt(valid_text: str) -> None:
-    refused(mutated(valid_text, _set_field(0, 2, bytes(15))), "salt of field", "must be 16 bytes, got 15")
+def test_refuses_salts_of_wrong_total_length(valid_text: str) -> None:
+    refused(mutated(valid_text, lambda item: item.__setitem__(SALTS, item[SALTS][:-1])), "salts must be")  # type: ignore[index]
 
 
-def test_refuses_salt_that_is_not_bytes(valid_text: str) -> None:
-    refused(mutated(valid_text, _set_field(0, 2, "00" * 16)), "must be a byte string")
+def test_refuses_salts_that_are_not_bytes(valid_text: str) -> None:
+    refused(mutated(valid_text, _set(SALTS, "00" * 16)), "salts must be a byte string")
 
 
 def test_refuses_integer_outside_json_range(valid_text: str) -> None:
-    refused(mutated(valid_text, _set_field(0, 1, 2**53)), "integer outside")
+    refused(mutated(valid_text, _set_field(0, VALUE, 2**53)), "integer outside")
 
 
 def test_refuses_nan_value(valid_text: str) -> None:
-    refused(mutated(valid_text, _set_field(0, 1, float("nan"))), "NaN or infinity")
+    refused(mutated(valid_text, _set_field(0, VALUE, float("nan"))), "NaN or infinity")
 
 
 def test_refuses_unexpected_byte_string_value(valid_text: str) -> None:
-    refused(mutated(valid_text, _set_field(0, 1, bytes(19))), "unexpected byte string value")
+    refused(mutated(valid_text, _set_field(0, VALUE, bytes(19))), "unexpected byte string value")
 
 
 def test_refuses_deeply_nested_value(valid_text: str) -> None:
     deep: object = 1
     for _ in range(9):
         deep = [deep]
-    refused(mutated(valid_text, _set_field(0, 1, deep)), "nested deeper than 8")
+    refused(mutated(valid_text, _set_field(0, VALUE, deep)), "nested deeper than 8")
 
 
 def test_refuses_oversized_text_value(valid_text: str) -> None:
-    refused(mutated(valid_text, _set_field(0, 1, "证" * 1025)), "text longer than 1024")
+    refused(mutated(valid_text, _set_field(0, VALUE, "证" * 1025)), "text longer than 1024")
 
 
 def test_refuses_checksummed_address_sent_as_text(world: World, valid_text: str) -> None:
-    refused(mutated(valid_text, _set_field(0, 1, world.holder_address)), "must travel as 20 bytes")
+    refused(mutated(valid_text, _set_field(0, VALUE, world.holder_address)), "must travel as 20 bytes")
 
 
 def test_refuses_non_string_map_key_in_value(valid_text: str) -> None:
-    refused(mutated(valid_text, _set_field(0, 1, {1: "a"})), "object keys must be short text")
+    refused(mutated(valid_text, _set_field(0, VALUE, {1: "a"})), "object keys must be short text")
 
 
 def test_refuses_proof_not_a_multiple_of_32_bytes(valid_text: str) -> None:
-    refused(mutated(valid_text, _set(2, bytes(33))), "multiproof length 33 is not a multiple of 32")
+    refused(mutated(valid_text, _set(PROOF, bytes(33))), "multiproof length 33 is not a multiple of 32")
 
 
 def test_refuses_too_many_batch_proof_hashes(valid_text: str) -> None:
-    refused(mutated(valid_text, _set(6, bytes(32 * 33))), "batch proof: 33 hashes, limit 32")
+    refused(mutated(valid_text, _set(BATCH_PROOF, bytes(32 * 33))), "batch proof: 33 hashes, limit 32")
 
 
 def test_refuses_flags_of_wrong_length(valid_text: str) -> None:
-    refused(mutated(valid_text, lambda item: item.__setitem__(3, item[3] + b"\x00")), "proof flags must be")  # type: ignore[operator]
+    refused(mutated(valid_text, lambda item: item.__setitem__(FLAGS, item[FLAGS] + b"\x00")), "proof flags must be")  # type: ignore[operator]
 
 
 def test_refuses_non_zero_flag_padding(valid_text: str) -> None:
     item = item_of(valid_text)
-    count = len(item[1]) + len(item[2]) // 32 - 1  # type: ignore[arg-type]
-    if count % 8 == 0:  # make room for padding bits
-        item[1].append(["claims.extra", 1, bytes(16)])  # type: ignore[union-attr]
-        count += 1
-        item[3] = item[3] + b"\x00" if len(item[3]) < (count + 7) // 8 else item[3]  # type: ignore[operator]
-    flags = bytearray(item[3])  # type: ignore[arg-type]
+    while (len(item[FIELDS]) // 2 + len(item[PROOF]) // 32 - 1) % 8 == 0:  # type: ignore[arg-type]
+        item[FIELDS] += [f"claims.extra{len(item[FIELDS])}", 1]  # type: ignore[operator]
+        item[SALTS] += bytes(16)  # type: ignore[operator]
+    count = len(item[FIELDS]) // 2 + len(item[PROOF]) // 32 - 1  # type: ignore[arg-type]
+    flags = bytearray((count + 7) // 8)
     flags[-1] |= 1
-    item[3] = bytes(flags)
+    item[FLAGS] = bytes(flags)
     refused(text_of_item(item), "padding bits must be zero")
 
 
 def test_refuses_document_root_of_wrong_length(valid_text: str) -> None:
-    refused(mutated(valid_text, _set(4, bytes(31))), "document root must be 32 bytes, got 31")
+    refused(mutated(valid_text, _set(DOC_ROOT, bytes(31))), "document root must be 32 bytes, got 31")
 
 
 def test_refuses_batch_root_of_wrong_length(valid_text: str) -> None:
-    refused(mutated(valid_text, _set(5, bytes(33))), "batch root must be 32 bytes, got 33")
+    refused(mutated(valid_text, _set(BATCH_ROOT, bytes(33))), "batch root must be 32 bytes, got 33")
 
 
 def test_refuses_issuer_signature_of_wrong_length(valid_text: str) -> None:
-    refused(mutated(valid_text, _set(7, bytes(64))), "issuer signature must be 65 bytes, got 64")
+    refused(mutated(valid_text, _set(ISSUER_SIG, bytes(64))), "issuer signature must be 65 bytes, got 64")
 
 
 def test_refuses_holder_signature_of_wrong_length(valid_text: str) -> None:
-    refused(mutated(valid_text, _set(12, bytes(66))), "holder signature must be 65 bytes, got 66")
+    refused(mutated(valid_text, _set(HOLDER_SIG, bytes(66))), "holder signature must be 65 bytes, got 66")
 
 
 def test_refuses_negative_creation_time(valid_text: str) -> None:
-    refused(mutated(valid_text, _set(8, -1)), "created_at must be an unsigned integer")
+    refused(mutated(valid_text, _set(CREATED, -1)), "created_at must be an unsigned integer")
 
 
 def test_refuses_boolean_creation_time(valid_text: str) -> None:
-    refused(mutated(valid_text, _set(8, True)), "created_at must be an unsigned integer")
+    refused(mutated(valid_text, _set(CREATED, True)), "created_at must be an unsigned integer")
 
 
 def test_refuses_zero_lifetime(valid_text: str) -> None:
-    refused(mutated(valid_text, _set(9, 0)), "ttl must be an integer in [1, 86400]")
+    refused(mutated(valid_text, _set(TTL, 0)), "ttl must be an integer in [1, 86400]")
 
 
 def test_refuses_lifetime_over_a_day(valid_text: str) -> None:
-    refused(mutated(valid_text, _set(9, 86_401)), "ttl must be an integer in [1, 86400]")
+    refused(mutated(valid_text, _set(TTL, 86_401)), "ttl must be an integer in [1, 86400]")
 
 
 def test_refuses_short_nonce(valid_text: str) -> None:
-    refused(mutated(valid_text, _set(10, bytes(7))), "nonce must be 8..16 bytes")
+    refused(mutated(valid_text, _set(NONCE, bytes(7))), "nonce must be 8..16 bytes")
 
 
 def test_refuses_long_nonce(valid_text: str) -> None:
-    refused(mutated(valid_text, _set(10, bytes(17))), "nonce must be 8..16 bytes")
+    refused(mutated(valid_text, _set(NONCE, bytes(17))), "nonce must be 8..16 bytes")
 
 
 def test_refuses_purpose_over_200_characters(valid_text: str) -> None:
-    refused(mutated(valid_text, _set(11, "事" * 201)), "purpose has 201 characters, limit 200")
+    refused(mutated(valid_text, _set(PURPOSE, "事" * 201)), "purpose has 201 characters, limit 200")
 
 
 def test_refuses_control_characters_in_purpose(valid_text: str) -> None:
-    refused(mutated(valid_text, _set(11, "办理\x1b[31m")), "control characters")
+    refused(mutated(valid_text, _set(PURPOSE, "办理\x1b[31m")), "control characters")
 
 
 def test_refuses_bidi_override_in_purpose(valid_text: str) -> None:
-    refused(mutated(valid_text, _set(11, "办理\u202e款贷")), "control characters")
+    refused(mutated(valid_text, _set(PURPOSE, "办理\u202e款贷")), "control characters")
 
 
 def test_refuses_purpose_that_is_not_text(valid_text: str) -> None:
-    refused(mutated(valid_text, _set(11, b"purpose")), "purpose must be text")
+    refused(mutated(valid_text, _set(PURPOSE, b"purpose")), "purpose must be text")
 
 
 def test_refuses_empty_multiproof_without_fields() -> None:
     # No fields at all is refused before the flags are looked at.
-    item = [1, [], b"", b"", bytes(32), bytes(32), b"", bytes(65), 0, 1, bytes(8), "", None]
+    item = [1, [], b"", b"", b"", bytes(32), bytes(32), b"", bytes(65), 0, 1, bytes(8), "", None]
     refused(text_of_item(item), "field count")
 
 

@@ -24,9 +24,13 @@ from verifier_world import (
     ZHEJIANG_HANGZHOU,
     World,
     address_of,
+    anchor_new_batch,
     key_of,
     make_batch,
     make_document,
+    other_region_verifier,
+    replace_field,
+    set_status,
     with_fields,
 )
 
@@ -57,22 +61,6 @@ class Row:
     deciding_check: str
 
 
-def _anchor_new_batch(w: World, **doc_args: object) -> Presentation:
-    """Anchor a small extra batch of issuer A whose documents have `doc_args`; present doc 1."""
-    batch = make_batch(4, signer_key=w.issuer_key, holder_key=None, **doc_args)
-    w.view.add_anchor(batch.root, issuer=w.issuer_id, key=w.issuer_address, count=4)
-    return w.present(1, batch=batch)
-
-
-def _other_region_verifier(w: World) -> None:
-    w.policy = replace(w.policy, region=SHANGHAI)
-
-
-def _replace_field(p: Presentation, which: str, **changes: object) -> Presentation:
-    fields = [replace(f, **changes) if f.path == which else f for f in p.disclosure.fields]  # type: ignore[arg-type]
-    return with_fields(p, fields)
-
-
 def _register_issuer_b(w: World, signing_key: bytes) -> bytes:
     ib = issuer_id(CREDIT_B)
     w.view.issuers[ib] = IssuerFacts(ib, ZHEJIANG_HANGZHOU, IssuerStatus.ACTIVE, KEY_FROM, None, frozenset({TYPE_FOOD}))
@@ -93,13 +81,13 @@ def valid_bound_holder_signed(w: World) -> Presentation:
 
 
 def valid_recognised_by_region_rule(w: World) -> Presentation:
-    _other_region_verifier(w)
+    other_region_verifier(w)
     w.view.rules.append(RecognitionRule(SHANGHAI, TYPE_FOOD, ZHEJIANG_HANGZHOU, ANCHOR_TIME, None))
     return w.present()
 
 
 def valid_recognised_by_every_region_rule(w: World) -> Presentation:
-    _other_region_verifier(w)
+    other_region_verifier(w)
     w.view.rules.append(RecognitionRule(SHANGHAI, TYPE_FOOD, 0, NOW - 10, NOW + 10))
     return w.present()
 
@@ -130,11 +118,11 @@ def valid_issuer_no_longer_authorised_for_type(w: World) -> Presentation:
 
 
 def valid_on_last_day_china_time(w: World) -> Presentation:
-    return _anchor_new_batch(w, valid_until="2025-06-01")
+    return anchor_new_batch(w, valid_until="2025-06-01")
 
 
 def valid_without_end_date(w: World) -> Presentation:
-    return _anchor_new_batch(w, valid_until=None)
+    return anchor_new_batch(w, valid_until=None)
 
 
 def valid_presentation_expired_within_clock_skew(w: World) -> Presentation:
@@ -149,19 +137,19 @@ def valid_with_every_field_disclosed(w: World) -> Presentation:
 
 
 def tampered_disclosed_value(w: World) -> Presentation:
-    return _replace_field(w.present(), "holder.name", value="李四")
+    return replace_field(w.present(), "holder.name", value="李四")
 
 
 def tampered_validity_date_extended(w: World) -> Presentation:
-    return _replace_field(w.present(), "validUntil", value="2039-12-31")
+    return replace_field(w.present(), "validUntil", value="2039-12-31")
 
 
 def tampered_salt(w: World) -> Presentation:
-    return _replace_field(w.present(), "holder.name", salt=bytes(16))
+    return replace_field(w.present(), "holder.name", salt=bytes(16))
 
 
 def tampered_path(w: World) -> Presentation:
-    return _replace_field(w.present(), "claims.licenceNo", path="claims.permitNo")
+    return replace_field(w.present(), "claims.licenceNo", path="claims.permitNo")
 
 
 def tampered_hidden_field_injected(w: World) -> Presentation:
@@ -309,17 +297,12 @@ def issuer_revoked_status_without_time(w: World) -> Presentation:
     return w.present()
 
 
-def _status(w: World, p: Presentation, status: CertStatus) -> Presentation:
-    w.view.statuses[(w.issuer_id, p.document_root)] = CertStatusFacts(p.document_root, status, NOW - 3600, 1)
-    return p
-
-
 def certificate_revoked(w: World) -> Presentation:
-    return _status(w, w.present(), CertStatus.REVOKED)
+    return set_status(w, w.present(), CertStatus.REVOKED)
 
 
 def certificate_suspended(w: World) -> Presentation:
-    return _status(w, w.present(), CertStatus.SUSPENDED)
+    return set_status(w, w.present(), CertStatus.SUSPENDED)
 
 
 def certificate_revoked_by_another_issuer_does_not_count(w: World) -> Presentation:
@@ -331,45 +314,45 @@ def certificate_revoked_by_another_issuer_does_not_count(w: World) -> Presentati
 
 
 def expired_yesterday(w: World) -> Presentation:
-    return _anchor_new_batch(w, valid_until="2025-05-31")
+    return anchor_new_batch(w, valid_until="2025-05-31")
 
 
 def expired_in_china_time_though_not_in_utc(w: World) -> Presentation:
     # 2025-06-01 00:30 in Beijing is still 2025-05-31 in UTC.
     w.now = 1748709000
-    p = _anchor_new_batch(w, valid_until="2025-05-31")
+    p = anchor_new_batch(w, valid_until="2025-05-31")
     return replace(p, created_at=w.now - 10, expires_at=w.now + 290)
 
 
 def not_yet_valid(w: World) -> Presentation:
-    return _anchor_new_batch(w, valid_from="2025-06-02", valid_until="2030-06-01")
+    return anchor_new_batch(w, valid_from="2025-06-02", valid_until="2030-06-01")
 
 
 def not_recognised_without_rule(w: World) -> Presentation:
-    _other_region_verifier(w)
+    other_region_verifier(w)
     return w.present()
 
 
 def not_recognised_rule_for_other_type(w: World) -> Presentation:
-    _other_region_verifier(w)
+    other_region_verifier(w)
     w.view.rules.append(RecognitionRule(SHANGHAI, TYPE_OTHER, ZHEJIANG_HANGZHOU, ANCHOR_TIME, None))
     return w.present()
 
 
 def not_recognised_rule_ended(w: World) -> Presentation:
-    _other_region_verifier(w)
+    other_region_verifier(w)
     w.view.rules.append(RecognitionRule(SHANGHAI, TYPE_FOOD, ZHEJIANG_HANGZHOU, ANCHOR_TIME, NOW))
     return w.present()
 
 
 def not_recognised_rule_not_yet_in_force(w: World) -> Presentation:
-    _other_region_verifier(w)
+    other_region_verifier(w)
     w.view.rules.append(RecognitionRule(SHANGHAI, TYPE_FOOD, ZHEJIANG_HANGZHOU, NOW + 1, None))
     return w.present()
 
 
 def not_recognised_rule_for_other_issuer_region(w: World) -> Presentation:
-    _other_region_verifier(w)
+    other_region_verifier(w)
     w.view.rules.append(RecognitionRule(SHANGHAI, TYPE_FOOD, 440000, ANCHOR_TIME, None))
     return w.present()
 
@@ -429,11 +412,11 @@ def missing_always_disclosed_field(w: World) -> Presentation:
 
 
 def unsupported_document_version(w: World) -> Presentation:
-    return _replace_field(w.present(), "version", value=2)
+    return replace_field(w.present(), "version", value=2)
 
 
 def malformed_date(w: World) -> Presentation:
-    return _replace_field(w.present(), "validFrom", value="2025/01/01")
+    return replace_field(w.present(), "validFrom", value="2025/01/01")
 
 
 def unsupported_presentation_version(w: World) -> Presentation:
@@ -444,7 +427,7 @@ def _unavailable_on(method: str) -> Setup:
     def setup(w: World) -> Presentation:
         w.view.fail_on = method
         if method == "recognition":
-            _other_region_verifier(w)
+            other_region_verifier(w)
             w.view.rules.append(RecognitionRule(SHANGHAI, TYPE_FOOD, 0, ANCHOR_TIME, None))
         return w.present()
 

@@ -337,3 +337,27 @@ def build_world(batch_size: int = 64) -> World:
 def with_fields(p: Presentation, fields: Sequence[SaltedField]) -> Presentation:
     """The presentation with other disclosed fields (same proof): a tampering helper."""
     return replace(p, disclosure=replace(p.disclosure, fields=list(fields)))
+
+
+def replace_field(p: Presentation, which: str, **changes: object) -> Presentation:
+    """The presentation with one disclosed field changed (path, value or salt), proofs untouched."""
+    fields = [replace(f, **changes) if f.path == which else f for f in p.disclosure.fields]  # type: ignore[arg-type]
+    return with_fields(p, fields)
+
+
+def anchor_new_batch(w: World, **doc_args: object) -> Presentation:
+    """Anchor a small extra batch of issuer A whose documents have `doc_args`; present doc 1."""
+    batch = make_batch(4, signer_key=w.issuer_key, holder_key=None, **doc_args)
+    w.view.add_anchor(batch.root, issuer=w.issuer_id, key=w.issuer_address, count=4)
+    return w.present(1, batch=batch)
+
+
+def other_region_verifier(w: World) -> None:
+    """Make the verifier one of Shanghai (the certificates are from Hangzhou)."""
+    w.policy = replace(w.policy, region=SHANGHAI)
+
+
+def set_status(w: World, p: Presentation, status: CertStatus) -> Presentation:
+    """Record a certificate status set by issuer A for the presented certificate."""
+    w.view.statuses[(w.issuer_id, p.document_root)] = CertStatusFacts(p.document_root, status, NOW - 3600, 1)
+    return p
