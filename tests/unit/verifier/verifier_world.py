@@ -238,7 +238,9 @@ class FakeChainView:
         return facts
 
     def set_confirmations(self, batch_root: bytes, confirmations: int) -> None:
-        self.anchors[batch_root] = replace(self.anchors[batch_root], confirmations=confirmations)
+        """Move the anchor to the block that has this many confirmations at the current height."""
+        block = self.height - confirmations + 1
+        self.anchors[batch_root] = replace(self.anchors[batch_root], block_number=block, confirmations=confirmations)
 
     def to_snapshot(self, created_at: int | None = None) -> TrustSnapshot:
         """The same facts as a TrustSnapshot (confirmations recomputed from height on load)."""
