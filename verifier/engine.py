@@ -35,9 +35,9 @@ fundamental one and everything after it would rest on facts already shown wrong:
 
 Consequences, stated because they are decisions:
 
-* TAMPERED beats every verdict after the check that finds it; REVOKED beats SUSPENDED beats EXPIRED beats
-  NOT_YET_VALID; NOT_RECOGNISED is only ever reported for a certificate that passed every
-  other check (genuine and in force, just not accepted here).
+* TAMPERED beats every verdict after the check that finds it; REVOKED beats SUSPENDED beats
+  EXPIRED beats NOT_YET_VALID; NOT_RECOGNISED is only ever reported for a certificate that
+  passed every other check (genuine and in force, just not accepted here).
 * An expired or stale presentation is refused *before* any cryptography or chain query:
   a screenshot is answered "ask for a fresh code" and learns nothing about the certificate.
 * Integrity runs before holder binding (the brief listed binding first): `holder.address` is
@@ -56,8 +56,14 @@ Consequences, stated because they are decisions:
   the document's type equals the anchored type, so a later withdrawal of the authorisation
   does not void earlier certificates.
 
-Speed: the dominant cost is two secp256k1 recoveries (issuer, and holder when bound) through
-libsecp256k1 (coincurve); the EIP-712 domain separator is cached on the `Domain` object.
+Input: a `Presentation` as `codec.decode` produces it (types and sizes already checked);
+`verify_text` does both steps and turns a refused code into MALFORMED.
+
+Speed (tests/unit/verifier/test_verifier_engine.py, in-memory view, one core, CPU time, best
+of 5 x 600): about 3,500-3,900 verifications/s unbound and 2,500-2,700/s holder-bound on
+this machine when it is quiet. The cost is two secp256k1 recoveries through libsecp256k1
+(coincurve, about 70 us each; the EIP-712 domain separator is cached on `Domain`), then the
+disclosed fields' leaves (RFC 8785 + keccak, about 5 us each) and the Merkle proofs.
 """
 
 from __future__ import annotations

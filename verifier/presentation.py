@@ -34,6 +34,13 @@ that address. A holder signature without a disclosed `holder.address` cannot be 
 against anything and is refused, not ignored. A presentation that hides `holder.address`
 is unbound: anyone holding it may present it until it expires. A verifier that insists on
 binding sets `VerifierPolicy.require_holder_binding`.
+
+What the expiry is worth: the issuer signs the document root only, so in an *unbound*
+presentation `created_at`, `expires_at`, `nonce` and `purpose` are not authenticated by
+anyone. Anyone who has the code and this (open) format can re-encode it with fresh times.
+The expiry then only makes forwarded screenshots go stale for ordinary users; it is a
+security property only for holder-bound presentations, where the holder's signature covers
+these fields. Deployments that need it enforced set `require_holder_binding`.
 """
 
 from __future__ import annotations
