@@ -1,0 +1,72 @@
+"""Salting, hashing and EIP-712 signing of a validated certificate (issuers.sealing)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from eth_account import Account
+
+from common.document import SALT_BYTES, document_root, flatten
+from common.eip712 import Domain, recover_signer, sign_document_root
+from issuers.errors import IssuerMismatch
+from issuers.model import Issuer, validate_certificate
+from issuers.samples import TYPE_CODES, sample_document, sample_issuer
+from issuers.sealing import Sealer
+
+DOMAIN = Domain(31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3")
+KEY = bytes.fromhex("4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318")
+
+
+def _certificate(address: str, type_code: str = TYPE_CODES["resident_id_card"], seed: int = 1):
+    template = sample_issuer(type_code, "110105")
+    issuer = Issuer(template.credit_code, template.region, template.name, address)
+    return validate_certificate(sample_document(type_code, seed, issuer=issuer))
+
+
+@pytest.fixture
+def sealer() -> Sealer:
+    return Sealer(KEY, DOMAIN)
+
+
+def test_signature_is_the_common_eip712_signature_of_the_root(sealer):
+    sealed = sealer.seal(_certificate(sealer.address))
+    assert sealed.signature == sign_document_root(KEY, DOMAIN, sealed.document_root)
+    assert recover_signer(DOMAIN, sealed.document_root, sealed.signature) == sealer.address
+
+
+def test_sealer_address_is_the_keys_ethereum_address(sealer):
+    assert sealer.address == Account.from_key(KEY).address
+
+
+def test_document_root_is_the_root_of_the_salted_fields(sealer):
+    sealed = sealer.seal(_certificate(sealer.address))
+    assert document_root(list(sealed.fields)) == sealed.document_root
+
+
+def test_every_field_is_salted_with_its_own_128_bit_salt(sealer):
+    cert = _certificate(sealer.address)
+    sealed = sealer.seal(cert)
+    assert [f.path for f in sealed.fields] == list(flatten(cert.to_document()))
+    assert all(len(f.salt) == SALT_BYTES == 16 for f in sealed.fields)
+    assert len({f.salt for f in sealed.fields}) == len(sealed.fields)
+
+
+def test_sealing_the_same_certificate_twice_gives_unlinkable_roots(sealer):
+    cert = _certificate(sealer.address)
+    assert sealer.seal(cert).document_root != sealer.seal(cert).document_root
+
+
+def test_signature_is_bound_to_the_deployment(sealer):
+    sealed = sealer.seal(_certificate(sealer.address))
+    elsewhere = Domain(31337, "0x" + os.urandom(20).hex())
+    assert recover_signer(elsewhere, sealed.document_root, sealed.signature) != sealer.address
+
+
+def test_certificate_naming_another_signing_key_is_refused(sealer):
+    with pytest.raises(IssuerMismatch, match="签名地址"):
+        sealer.seal(_certificate(Account.create().address))
+
+
+def test_sealer_never_shows_its_key(sealer):
+    assert KEY.hex() not in repr(sealer)
