@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from verifier_world import World, build_world
 
-from verifier.codec import PREFIX, PresentationDecodeError, _b45decode, _b45encode, decode, encode
+from verifier.codec import PREFIX, PresentationDecodeError, _b45decode, _b45encode, decode, encode, parse_reference
 from verifier.engine import verify_text
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
@@ -145,3 +145,20 @@ def test_verifying_any_mutated_text_gives_a_verdict_not_an_exception(
     text = PREFIX + _b45encode(zlib.compress(bytes(raw)))
     result = verify_text(text, fuzz_world.view, fuzz_world.policy, fuzz_world.now)
     assert result.checks and result.verdict is not None
+
+
+@_FUZZ
+@given(st.text(max_size=120) | st.text(alphabet="htps:/[]@?#%rAZaz09_-.", max_size=60).map(lambda s: "https://" + s))
+def test_any_reference_text_gives_a_token_or_a_decode_error(text: str) -> None:
+    try:
+        token = parse_reference(text)
+    except PresentationDecodeError:
+        return
+    assert len(token) == 22
+
+
+def test_lone_surrogates_are_refused_not_crashed() -> None:
+    with pytest.raises(PresentationDecodeError):
+        decode("HR1:\ud800\udfff")
+    with pytest.raises(PresentationDecodeError):
+        parse_reference("https://h.cn/r/\ud800")
