@@ -37,10 +37,13 @@ Why these choices: every hash and salt is incompressible, so bytes travel raw an
 of hashes or salts is one byte string (saving a CBOR header per item); fields are a flat list
 (saving an array header per field); common paths are one-byte table indices; flags are bits.
 Each of these saves 1.5 QR characters per byte, and a presentation is at the edge of what a
-phone camera reads (see qr.py). Decoding is strict — exactly one accepted text per presentation content (up to zlib's
-choice of compression, which the 32-byte hashes make irrelevant) — and every refusal is one
+phone camera reads (see qr.py).
+
+Decoding is strict: exactly one accepted CBOR encoding per presentation content (zlib
+streams are accepted at any compression level: they inflate to the same bytes, and tying
+the format to one zlib build's output would break across versions). Every refusal is one
 `PresentationDecodeError` whose message names the problem in Chinese and English, so the
-clerk's screen and the log say *why* a code was refused, and no other exception escapes.
+clerk's screen and the log say *why* a code was refused; no other exception escapes.
 
 The reference form, for low-end scanners, is a URL ``https://host/r/<token>`` with a 128-bit
 URL-safe random token; the API stores token -> presentation (one-time, short-lived).
