@@ -36,6 +36,7 @@ Use in the API:
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import os
 import queue
@@ -73,17 +74,17 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from common.canonical import canonicalize
+from common.canonical import CanonicalisationError, canonicalize
 from common.hashing import keccak
 from ledger.abi import ContractABI
 from ledger.errors import ContractRefused, LedgerError
 from ledger.manifest import Manifest
 from ledger.rpc import RpcClient
-from ledger.sender import TxSender
 from ledger.store import make_engine
 from verifier.verdicts import Verdict
 
 if TYPE_CHECKING:
+    from ledger.sender import TxSender
     from verifier.engine import VerificationResult
 
 __all__ = [
@@ -258,9 +259,29 @@ def entry_fields(seq: int, r: LogRecord | LogEntry) -> dict[str, object]:
     }
 
 
+def canonical_fields(fields: dict[str, object]) -> bytes:
+    """RFC 8785 (JCS) bytes of an entry's fields, about 20x faster than the general canonicaliser.
+
+    The entry is a flat object with fixed ASCII keys whose values are null, safe integers and
+    strings without lone surrogates (LogRecord enforces all of it). For exactly such objects
+    Python's json with sorted keys, no whitespace and ensure_ascii=False writes the JCS bytes:
+    ASCII keys sort the same by code point as by UTF-16 unit, integers print as decimals, and
+    strings escape only '"', '\\' and U+0000-U+001F, with the same short forms and lower-case
+    \\u00xx. The unit tests hold it to `common.canonical.canonicalize` on generated entries.
+    Anything outside that shape (only a tampered row can be) goes through `canonicalize`.
+    """
+    if all(type(v) is str or type(v) is int or v is None for v in fields.values()) and all(
+            type(v) is not int or -MAX_SAFE_INTEGER <= v <= MAX_SAFE_INTEGER for v in fields.values()):
+        try:
+            return json.dumps(fields, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+        except UnicodeEncodeError:  # a lone surrogate: let the canonicaliser name the problem
+            pass
+    return canonicalize(fields)
+
+
 def chain_hash(prev_hash: bytes, fields: dict[str, object]) -> bytes:
     """entry_hash = keccak256(prev_hash || RFC 8785 canonical JSON of the entry's fields)."""
-    return keccak(prev_hash + canonicalize(fields))
+    return keccak(prev_hash + canonical_fields(fields))
 
 
 @dataclass(frozen=True)
@@ -359,7 +380,10 @@ class VerificationLog:
     def _init_schema(self) -> None:
         def create(c: Connection) -> None:
             metadata.create_all(c)
-            if c.execute(select(head_table.c.id).where(head_table.c.id == 1)).first() is None:
+            # A missing head row is created for a NEW log only: recreating it under existing entries
+            # would paper over a deletion (appends then refuse, and the check reports it).
+            if (c.execute(select(head_table.c.id).where(head_table.c.id == 1)).first() is None
+                    and c.execute(select(entries_table.c.seq).limit(1)).first() is None):
                 c.execute(insert(head_table).values(id=1, seq=0, entry_hash=GENESIS_HASH, time_ms=0))
             if c.execute(select(lease_table.c.id).where(lease_table.c.id == 1)).first() is None:
                 c.execute(insert(lease_table).values(id=1, holder="", until_ms=0))
@@ -396,7 +420,10 @@ class VerificationLog:
 
     @staticmethod
     def _locked_head(conn: Connection) -> LogHead:
-        row = conn.execute(select(head_table).where(head_table.c.id == 1).with_for_update()).one()
+        row = conn.execute(select(head_table).where(head_table.c.id == 1).with_for_update()).first()
+        if row is None:
+            raise LedgerError("核验日志的头记录不存在，拒绝追加 / the verification log's head record is missing "
+                              "(deleted?): refusing to append (run verify-log)")
         return LogHead(int(row.seq), bytes(row.entry_hash), int(row.time_ms))
 
     # -- appending ---------------------------------------------------------------------------
@@ -470,7 +497,10 @@ class VerificationLog:
     def head(self) -> LogHead:
         """The head as the log itself records it (seq 0 and GENESIS_HASH for an empty log)."""
         with self.engine.connect() as c:
-            row = c.execute(select(head_table).where(head_table.c.id == 1)).one()
+            row = c.execute(select(head_table).where(head_table.c.id == 1)).first()
+        if row is None:
+            raise LedgerError("核验日志的头记录不存在（被删除？） / the verification log's head record is missing "
+                              "(deleted?): run verify-log")
         return LogHead(int(row.seq), bytes(row.entry_hash), int(row.time_ms))
 
     def entries(self, first: int = 1, last: int | None = None) -> Iterator[LogEntry]:
@@ -893,12 +923,16 @@ class _Walker:
                           "（记录被删除、插入或调换了顺序）。",
                           f"entry {e.seq} does not follow entry {e.seq - 1}: its prev_hash is not the previous "
                           "entry's hash (an entry was deleted, inserted or reordered).")
-        if e.recomputed_hash() != e.entry_hash:
+        try:
+            content = canonical_fields(e.fields())  # once per entry: canonical JSON is the costly part
+        except CanonicalisationError:  # only a tampered row can hold a value JSON cannot carry
+            content = b"\xff unencodable " + e.entry_hash
+        if keccak(e.prev_hash + content) != e.entry_hash:
             self._problem(ProblemKind.EDITED, e.seq,
                           f"第 {e.seq} 条记录被修改：按其内容重算的哈希与记录中的哈希不一致。",
                           f"entry {e.seq} was edited: the hash recomputed from its content does not match "
                           "its stored hash.")
-        self.prev_true = chain_hash(self.prev_true, e.fields())
+        self.prev_true = keccak(self.prev_true + content)
         anchor = self.by_entries.get(e.seq)
         if anchor is not None:
             if anchor.head == self.prev_true:
@@ -987,7 +1021,10 @@ def check_log(log_: VerificationLog, rpc: RpcClient | None, manifest: Manifest |
         anchors = read_anchored_heads(rpc, manifest, operator)
     # Read the head record first: entries appended after it are then simply "more" entries,
     # which the head comparison tolerates only in that direction (see below).
-    head = log_.head()
+    try:
+        head: LogHead | None = log_.head()
+    except LedgerError:
+        head = None
     entries = log_.entries(1, None)
     report = check_entries(entries, anchors, None, chain_checked=rpc is not None, operator=operator)
     # Concurrent appends may have moved the head past what we read as the head record: compare
@@ -1000,7 +1037,11 @@ def check_log(log_: VerificationLog, rpc: RpcClient | None, manifest: Manifest |
                           report.chain_checked, problems, report.problems_total + 1, report.operator)
 
 
-def _head_record_problem(log_: VerificationLog, head: LogHead, report: LogCheckReport) -> LogProblem | None:
+def _head_record_problem(log_: VerificationLog, head: LogHead | None, report: LogCheckReport) -> LogProblem | None:
+    if head is None:
+        return LogProblem(ProblemKind.HEAD_MISMATCH, report.last_seq + 1,
+                          "日志头记录被删除：无法确认末尾记录是否完整。",
+                          "the log's head record was deleted: the end of the log cannot be confirmed.")
     if head.seq == 0:
         if report.last_seq == 0:
             return None
@@ -1057,6 +1098,9 @@ class LogAnchorer:
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.last_error: str = ""
         self.last_anchor: AnchorRecord | None = None
+        #: Why the last anchor_once() returned None: "lease" (another process anchors), "unchanged"
+        #: (the head has not advanced enough) or "raced" (the same key anchored meanwhile).
+        self.skipped: str = ""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -1074,7 +1118,9 @@ class LogAnchorer:
         Raises LogBroken (the new segment fails its check, or the log is shorter than an
         anchored head), NodeUnavailable / TransactionFailed (chain problems; retried next round).
         """
+        self.skipped = ""
         if not self.log.take_lease(self.holder, self.lease_ttl):
+            self.skipped = "lease"
             return None
         latest = self.chain_latest()
         if latest is not None:
@@ -1089,6 +1135,7 @@ class LogAnchorer:
                 f"the log ends at seq {head.seq} but the chain has it anchored up to seq {anchored}: the log was "
                 "truncated; refusing to anchor."))
         if head.seq - anchored < self.min_new_entries:
+            self.skipped = "unchanged"
             return None
         self._check_segment(latest, head)
         try:
@@ -1096,6 +1143,7 @@ class LogAnchorer:
                                            "anchor verification log head")
         except ContractRefused as refused:
             if refused.error == "LogDidNotGrow":  # another anchorer of this key got there first
+                self.skipped = "raced"
                 return None
             raise
         record = None

@@ -33,8 +33,8 @@ def _urls(values: tuple[str, ...]) -> list[str]:
     return [u.strip() for v in values for u in v.replace(",", " ").split() if u.strip()]
 
 
-def _cannot_check(message: str) -> None:
-    click.echo(f"无法完成核验日志检查 / cannot check the verification log now: {message}", err=True)
+def _cannot_check(message: str, what: str = "无法完成核验日志检查 / cannot check the verification log now") -> None:
+    click.echo(f"{what}: {message}", err=True)
     sys.exit(EXIT_UNAVAILABLE)
 
 
@@ -87,6 +87,7 @@ def verify_log(db_url: str, rpc_urls: tuple[str, ...], manifest: Path | None, op
 def anchor_log(db_url: str, rpc_urls: tuple[str, ...], manifest: Path, keystore: Path) -> None:
     """Anchor the log's current head on chain now (if it advanced since the last anchor)."""
     rpc = RpcClient(_urls(rpc_urls))
+    anchorer: LogAnchorer | None = None
     try:
         account = load_keystore(keystore, passphrase_from_env("HUREN_LOG_OPERATOR_PASSPHRASE"))
         m = Manifest.load(manifest)
@@ -99,12 +100,19 @@ def anchor_log(db_url: str, rpc_urls: tuple[str, ...], manifest: Path, keystore:
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     except (NodeUnavailable, RpcError, LedgerError, SQLAlchemyError) as exc:
-        _cannot_check(f"{type(exc).__name__}: {exc}"[:500])
+        _cannot_check(f"{type(exc).__name__}: {exc}"[:500], "未能锚定 / could not anchor the log head now")
         return
     finally:
+        if anchorer is not None:
+            anchorer.log.release_lease(anchorer.holder)
         rpc.close()
     if record is None:
-        click.echo("日志头没有前进，无需锚定 / the head has not advanced since the last anchor: nothing to do")
+        assert anchorer is not None
+        if anchorer.skipped == "lease":
+            click.echo("另一个进程正在定期锚定本日志，本次未锚定 / another process holds the anchoring lease "
+                       "(a running API anchors periodically): not anchored now")
+        else:
+            click.echo("日志头没有前进，无需锚定 / the head has not advanced since the last anchor: nothing to do")
         return
     click.echo(f"已锚定 / anchored: seq {record.entries}, head 0x{record.head.hex()}, anchor #{record.anchor_seq}, "
                f"block {record.block_number}, tx 0x{(record.tx_hash or b'').hex()}")

@@ -9,14 +9,18 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from api.auditlog import (
     GENESIS_HASH,
+    MAX_SAFE_INTEGER,
     AnchoredHead,
     LogEntry,
     LogHead,
     LogRecord,
     ProblemKind,
+    canonical_fields,
     chain_hash,
     check_entries,
     entry_fields,
@@ -72,6 +76,24 @@ def test_entry_hash_is_keccak_of_prev_hash_and_canonical_json():
         '{"certificateHash":"0x' + "ab" * 32 + '","credential":"hebei-clerk-1","nonce":"0x000000000000000000000001",'
         '"purpose":"办理食品经营许可变更","region":130000,"seq":1,"time":1764000000001,"v":1,"verdict":"VALID"}'
     )
+
+
+_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=60)
+_int = st.integers(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER)
+
+
+@settings(max_examples=500)
+@given(st.fixed_dictionaries({
+    "v": _int, "seq": _int, "time": _int, "credential": _text, "region": _int,
+    "certificateHash": st.none() | _text, "verdict": _text, "purpose": _text, "nonce": st.none() | _text,
+}))
+def test_fast_entry_encoding_is_exactly_rfc8785(fields):
+    assert canonical_fields(fields) == canonicalize(fields)
+
+
+def test_fast_entry_encoding_escapes_like_rfc8785():
+    fields = {"purpose": 'a"b\\c\x00\x1f\x7f\b\t\n\f\r\u2028\u00e9\U0001F600事', "seq": 1, "nonce": None}
+    assert canonical_fields(fields) == canonicalize(fields)
 
 
 def test_entry_hash_depends_on_every_field():
