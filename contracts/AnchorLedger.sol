@@ -107,9 +107,7 @@ contract AnchorLedger is EIP712 {
      * issuer not revoked, and `proof` must show `certHash` in `batchRoot`.
      * @param reason issuer-defined reason code, recorded with the status.
      */
-    function revokeCertificate(bytes32 certHash, bytes32 batchRoot, bytes32[] calldata proof, uint8 reason)
-        external
-    {
+    function revokeCertificate(bytes32 certHash, bytes32 batchRoot, bytes32[] calldata proof, uint8 reason) external {
         bytes32 issuerId = _authorise(certHash, batchRoot, proof);
         CertRecord storage c = _certs[_certKey(issuerId, certHash)];
         if (c.status == CertStatus.Revoked) revert CertificateRevoked(certHash);
@@ -117,9 +115,7 @@ contract AnchorLedger is EIP712 {
     }
 
     /// @notice Suspends an in-force certificate (reversible). Same authorisation as {revokeCertificate}.
-    function suspendCertificate(bytes32 certHash, bytes32 batchRoot, bytes32[] calldata proof, uint8 reason)
-        external
-    {
+    function suspendCertificate(bytes32 certHash, bytes32 batchRoot, bytes32[] calldata proof, uint8 reason) external {
         bytes32 issuerId = _authorise(certHash, batchRoot, proof);
         CertRecord storage c = _certs[_certKey(issuerId, certHash)];
         if (c.status == CertStatus.Revoked) revert CertificateRevoked(certHash);
@@ -150,20 +146,18 @@ contract AnchorLedger is EIP712 {
     function anchorOf(bytes32 batchRoot)
         external
         view
-        returns (
-            bool anchored,
-            bytes32 issuerId,
-            address key,
-            bytes32 typeCode,
-            uint64 blockNumber,
-            uint64 timestamp
-        )
+        returns (bool anchored, bytes32 issuerId, address key, bytes32 typeCode, uint64 blockNumber, uint64 timestamp)
     {
         uint256 rec = _anchors[batchRoot];
         if (rec == 0) return (false, bytes32(0), address(0), bytes32(0), 0, 0);
+        // Unpacking the record written by {anchor}: each field is extracted at its own width.
+        // forge-lint: disable-next-line(unsafe-typecast)
         key = address(uint160(rec));
+        // forge-lint: disable-next-line(unsafe-typecast)
         timestamp = uint64(uint40(rec >> 160));
+        // forge-lint: disable-next-line(unsafe-typecast)
         blockNumber = uint64(uint40(rec >> 200));
+        // forge-lint: disable-next-line(unsafe-typecast)
         typeCode = consortium.typeCodeAt(uint16(rec >> 240));
         (issuerId,,) = registry.keyInfo(key);
         anchored = true;
@@ -213,6 +207,7 @@ contract AnchorLedger is EIP712 {
         uint256 rec = _anchors[batchRoot];
         if (rec == 0) revert RootNotAnchored(batchRoot);
         (bytes32 anchorIssuer, bytes32 senderIssuer, bool senderValid, uint8 issuerStatus) =
+            // forge-lint: disable-next-line(unsafe-typecast)
             registry.statusChangeCheck(msg.sender, address(uint160(rec)));
         if (senderIssuer != anchorIssuer || !senderValid) revert NotCertificateIssuer(batchRoot, msg.sender);
         if (issuerStatus == uint8(IssuerRegistry.IssuerStatus.Revoked)) revert IssuerRevoked(anchorIssuer);

@@ -283,6 +283,8 @@ contract Consortium {
         Proposal storage p = _proposals[id];
         if (p.kind == 0) revert UnknownProposal(id);
         if (p.executed) revert ProposalAlreadyExecuted(id);
+        // Proposal lifetimes are hours to days: a validator's clock drift of seconds is irrelevant.
+        // forge-lint: disable-next-line(block-timestamp)
         if (block.timestamp >= p.expiresAt) revert ProposalExpired(id, p.expiresAt);
         if (_isVoid(p)) revert ProposalVoid(id);
 
@@ -500,6 +502,7 @@ contract Consortium {
         Proposal storage p = _proposals[id];
         if (p.kind == 0) return STATE_NONE;
         if (p.executed) return STATE_EXECUTED;
+        // forge-lint: disable-next-line(block-timestamp)
         if (block.timestamp >= p.expiresAt) return STATE_EXPIRED;
         if (_isVoid(p)) return STATE_VOID;
         return STATE_PENDING;
@@ -548,6 +551,8 @@ contract Consortium {
         Proposal storage p = _proposals[id];
         _approvedBy[id][msg.sender] = true;
         uint256 approvals = p.approvals + 1;
+        // safe: distinct officers (<= MAX_OFFICERS) or member regions (< 1,000,000 codes, in practice 34)
+        // forge-lint: disable-next-line(unsafe-typecast)
         p.approvals = uint16(approvals);
         uint256 required = requiredApprovals(id);
         emit ProposalApproved(id, msg.sender, region, approvals, required);
@@ -587,8 +592,8 @@ contract Consortium {
                 || s == IssuerRegistry.addKey.selector || s == IssuerRegistry.retireKey.selector
                 || s == IssuerRegistry.grantType.selector || s == IssuerRegistry.withdrawType.selector;
         } else if (target != address(0) && target == recognitionPolicy) {
-            allowed = s == RecognitionPolicy.setRecognition.selector
-                || s == RecognitionPolicy.withdrawRecognition.selector;
+            allowed =
+                s == RecognitionPolicy.setRecognition.selector || s == RecognitionPolicy.withdrawRecognition.selector;
         } else {
             revert TargetNotAllowed(target);
         }

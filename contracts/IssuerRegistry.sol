@@ -133,6 +133,7 @@ contract IssuerRegistry {
     function revokeIssuer(uint32 region, bytes32 issuerId, uint64 effectiveFrom) external onlyConsortium {
         IssuerRecord storage i = _issuerOf(region, issuerId);
         if (i.status == IssuerStatus.Revoked) revert IssuerAlreadyRevoked(issuerId);
+        // forge-lint: disable-next-line(block-timestamp)
         if (effectiveFrom < i.registeredAt || effectiveFrom > block.timestamp) {
             revert InvalidEffectiveFrom(effectiveFrom);
         }
@@ -153,6 +154,7 @@ contract IssuerRegistry {
         if (key == address(0)) revert InvalidKey();
         KeyRecord storage k = _keys[key];
         if (k.issuerId != bytes32(0)) revert KeyAlreadyRegistered(key);
+        // forge-lint: disable-next-line(block-timestamp)
         uint64 from = validFrom < block.timestamp ? uint64(block.timestamp) : validFrom;
         k.issuerId = issuerId;
         k.validFrom = from;

@@ -26,8 +26,7 @@ contract RecognitionPolicy {
     /// @notice The consortium whose executed proposals may change this policy.
     Consortium public immutable consortium;
 
-    mapping(uint32 verifierRegion => mapping(bytes32 typeCode => mapping(uint32 issuerRegion => Rule))) private
-        _rules;
+    mapping(uint32 verifierRegion => mapping(bytes32 typeCode => mapping(uint32 issuerRegion => Rule))) private _rules;
 
     event RecognitionSet(
         uint32 indexed verifierRegion,
@@ -85,10 +84,7 @@ contract RecognitionPolicy {
      * @notice Ends the rule now. Regional proposal of `verifierRegion` only.
      * @dev The rule must exist and not have ended already.
      */
-    function withdrawRecognition(uint32 verifierRegion, bytes32 typeCode, uint32 issuerRegion)
-        external
-        onlyConsortium
-    {
+    function withdrawRecognition(uint32 verifierRegion, bytes32 typeCode, uint32 issuerRegion) external onlyConsortium {
         Rule storage r = _rules[verifierRegion][typeCode][issuerRegion];
         uint64 nowTs = uint64(block.timestamp);
         if (!r.exists || (r.validUntil != 0 && r.validUntil <= nowTs)) {

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+// Test code: every narrowing cast below is of a value already bounded to fit.
+// forge-lint: disable-start(unsafe-typecast)
+
 import {Fixture} from "./utils/Fixture.sol";
 import {MerkleBuilder} from "./utils/MerkleBuilder.sol";
 import {Consortium} from "../Consortium.sol";
@@ -399,7 +402,9 @@ contract AnchorLedgerTest is Fixture {
         ledger.revokeCertificate(certs[index], root, proof, 1);
         assertEq(_certStatus(certs[index], ISSUER_A), 2);
         vm.prank(KEY_A);
-        vm.expectRevert(abi.encodeWithSelector(AnchorLedger.NotInBatch.selector, keccak256(abi.encode(seed, size)), root));
+        vm.expectRevert(
+            abi.encodeWithSelector(AnchorLedger.NotInBatch.selector, keccak256(abi.encode(seed, size)), root)
+        );
         ledger.revokeCertificate(keccak256(abi.encode(seed, size)), root, proof, 1);
     }
 

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+// Test code: every narrowing cast below is of a value already bounded to fit.
+// forge-lint: disable-start(unsafe-typecast)
+
 import {Fixture} from "./utils/Fixture.sol";
 import {Vm} from "./utils/Vm.sol";
 import {Consortium} from "../Consortium.sol";
@@ -263,8 +266,17 @@ contract ConsortiumTest is Fixture {
         assertTrue(consortium.hasApproved(id, bj1));
         assertFalse(consortium.hasApproved(id, bj2));
         assertTrue(consortium.hasRegionApproved(id, BJ));
-        (uint8 kind, uint32 region, address target, bytes memory d, address proposer, uint64 createdAt, uint64 exp, uint256 approvals, bool executed) =
-            consortium.proposal(id);
+        (
+            uint8 kind,
+            uint32 region,
+            address target,
+            bytes memory d,
+            address proposer,
+            uint64 createdAt,
+            uint64 exp,
+            uint256 approvals,
+            bool executed
+        ) = consortium.proposal(id);
         assertEq(kind, 1);
         assertEq(region, BJ);
         assertEq(target, address(consortium));
@@ -312,9 +324,7 @@ contract ConsortiumTest is Fixture {
         consortium.proposeRegional(BJ, address(consortium), abi.encodeCall(Consortium.addOfficer, (SH, zj1)));
         vm.prank(bj1);
         vm.expectRevert(abi.encodeWithSelector(Consortium.RegionMismatch.selector, BJ, uint256(SH)));
-        consortium.proposeRegional(
-            BJ, address(registry), abi.encodeCall(IssuerRegistry.suspendIssuer, (SH, ISSUER_B))
-        );
+        consortium.proposeRegional(BJ, address(registry), abi.encodeCall(IssuerRegistry.suspendIssuer, (SH, ISSUER_B)));
         // dirty high bits in the region word are not the region
         bytes memory dirty = abi.encodeCall(Consortium.addOfficer, (BJ, zj1));
         dirty[4] = 0x01;
@@ -329,7 +339,9 @@ contract ConsortiumTest is Fixture {
         vm.startPrank(bj1);
         // the ledger and arbitrary addresses are never targets
         vm.expectRevert(abi.encodeWithSelector(Consortium.TargetNotAllowed.selector, address(ledger)));
-        consortium.proposeRegional(BJ, address(ledger), abi.encodeCall(AnchorLedger.anchor, (bytes32(uint256(BJ)), TYPE_1, 1)));
+        consortium.proposeRegional(
+            BJ, address(ledger), abi.encodeCall(AnchorLedger.anchor, (bytes32(uint256(BJ)), TYPE_1, 1))
+        );
         vm.expectRevert(abi.encodeWithSelector(Consortium.TargetNotAllowed.selector, stranger));
         consortium.proposeRegional(BJ, stranger, abi.encodeCall(Consortium.addOfficer, (BJ, zj1)));
         vm.expectRevert(abi.encodeWithSelector(Consortium.TargetNotAllowed.selector, address(0)));
@@ -355,7 +367,9 @@ contract ConsortiumTest is Fixture {
                 Consortium.SelectorNotAllowed.selector, address(registry), IssuerRegistry.registeredAt.selector
             )
         );
-        consortium.proposeRegional(BJ, address(registry), abi.encodeCall(IssuerRegistry.registeredAt, (bytes32(uint256(BJ)))));
+        consortium.proposeRegional(
+            BJ, address(registry), abi.encodeCall(IssuerRegistry.registeredAt, (bytes32(uint256(BJ))))
+        );
         // malformed calldata
         vm.expectRevert(Consortium.MalformedCall.selector);
         consortium.proposeRegional(BJ, address(consortium), hex"0102");
@@ -368,7 +382,8 @@ contract ConsortiumTest is Fixture {
         _regional(SH, address(consortium), abi.encodeCall(Consortium.setRegionThreshold, (SH, 1)));
         assertEq(consortium.regionThreshold(SH), 1);
         vm.prank(sh2);
-        uint256 id = consortium.proposeRegional(SH, address(consortium), abi.encodeCall(Consortium.addOfficer, (SH, zj1)));
+        uint256 id =
+            consortium.proposeRegional(SH, address(consortium), abi.encodeCall(Consortium.addOfficer, (SH, zj1)));
         assertEq(consortium.proposalState(id), 2);
         assertEq(consortium.officerRegion(zj1), SH);
     }
@@ -377,7 +392,8 @@ contract ConsortiumTest is Fixture {
 
     function test_approve_refusals() public {
         vm.prank(bj1);
-        uint256 id = consortium.proposeRegional(BJ, address(consortium), abi.encodeCall(Consortium.addOfficer, (BJ, zj1)));
+        uint256 id =
+            consortium.proposeRegional(BJ, address(consortium), abi.encodeCall(Consortium.addOfficer, (BJ, zj1)));
 
         vm.prank(bj1);
         vm.expectRevert(abi.encodeWithSelector(Consortium.AlreadyApproved.selector, id, bj1));
@@ -404,7 +420,8 @@ contract ConsortiumTest is Fixture {
 
     function test_approve_expired() public {
         vm.prank(bj1);
-        uint256 id = consortium.proposeRegional(BJ, address(consortium), abi.encodeCall(Consortium.addOfficer, (BJ, zj1)));
+        uint256 id =
+            consortium.proposeRegional(BJ, address(consortium), abi.encodeCall(Consortium.addOfficer, (BJ, zj1)));
         vm.warp(T0 + TTL);
         assertEq(consortium.proposalState(id), 3);
         vm.prank(bj2);
@@ -414,7 +431,8 @@ contract ConsortiumTest is Fixture {
 
     function test_approve_justBeforeExpiry() public {
         vm.prank(bj1);
-        uint256 id = consortium.proposeRegional(BJ, address(consortium), abi.encodeCall(Consortium.addOfficer, (BJ, zj1)));
+        uint256 id =
+            consortium.proposeRegional(BJ, address(consortium), abi.encodeCall(Consortium.addOfficer, (BJ, zj1)));
         vm.warp(T0 + TTL - 1);
         vm.prank(bj2);
         consortium.approve(id);
@@ -437,11 +455,11 @@ contract ConsortiumTest is Fixture {
 
     function test_removingOfficer_voidsPendingProposalsOfRegion() public {
         vm.prank(bj1);
-        uint256 pending = consortium.proposeRegional(
-            BJ, address(consortium), abi.encodeCall(Consortium.addOfficer, (BJ, zj1))
-        );
+        uint256 pending =
+            consortium.proposeRegional(BJ, address(consortium), abi.encodeCall(Consortium.addOfficer, (BJ, zj1)));
         vm.prank(sh1);
-        uint256 other = consortium.proposeRegional(SH, address(consortium), abi.encodeCall(Consortium.addOfficer, (SH, zj2)));
+        uint256 other =
+            consortium.proposeRegional(SH, address(consortium), abi.encodeCall(Consortium.addOfficer, (SH, zj2)));
 
         uint256 pid = _proposeR(BJ, address(consortium), abi.encodeCall(Consortium.removeOfficer, (BJ, bj1)));
         vm.expectEmit(address(consortium));
@@ -542,31 +560,41 @@ contract ConsortiumTest is Fixture {
 
     function test_admitRegion_refusals() public {
         vm.prank(bj1);
-        uint256 id = consortium.proposeConsortium(address(consortium), abi.encodeCall(Consortium.admitRegion, (SH, _list(zj1, zj2), 2)));
+        uint256 id = consortium.proposeConsortium(
+            address(consortium), abi.encodeCall(Consortium.admitRegion, (SH, _list(zj1, zj2), 2))
+        );
         vm.prank(gd1);
         vm.expectRevert(abi.encodeWithSelector(Consortium.AlreadyMember.selector, SH));
         consortium.approve(id);
 
         vm.prank(bj1);
-        id = consortium.proposeConsortium(address(consortium), abi.encodeCall(Consortium.admitRegion, (ZJ, _list(zj1, sh2), 2)));
+        id = consortium.proposeConsortium(
+            address(consortium), abi.encodeCall(Consortium.admitRegion, (ZJ, _list(zj1, sh2), 2))
+        );
         vm.prank(gd1);
         vm.expectRevert(abi.encodeWithSelector(Consortium.OfficerAlreadyAssigned.selector, sh2, SH));
         consortium.approve(id);
 
         vm.prank(bj1);
-        id = consortium.proposeConsortium(address(consortium), abi.encodeCall(Consortium.admitRegion, (ZJ, _list(zj1, zj2), 3)));
+        id = consortium.proposeConsortium(
+            address(consortium), abi.encodeCall(Consortium.admitRegion, (ZJ, _list(zj1, zj2), 3))
+        );
         vm.prank(gd1);
         vm.expectRevert(abi.encodeWithSelector(Consortium.InvalidThreshold.selector, ZJ, uint8(3), uint256(2)));
         consortium.approve(id);
 
         vm.prank(bj1);
-        id = consortium.proposeConsortium(address(consortium), abi.encodeCall(Consortium.admitRegion, (ZJ, new address[](0), 1)));
+        id = consortium.proposeConsortium(
+            address(consortium), abi.encodeCall(Consortium.admitRegion, (ZJ, new address[](0), 1))
+        );
         vm.prank(gd1);
         vm.expectRevert(abi.encodeWithSelector(Consortium.NoOfficers.selector, ZJ));
         consortium.approve(id);
 
         vm.prank(bj1);
-        id = consortium.proposeConsortium(address(consortium), abi.encodeCall(Consortium.admitRegion, (99, _list(zj1, zj2), 2)));
+        id = consortium.proposeConsortium(
+            address(consortium), abi.encodeCall(Consortium.admitRegion, (99, _list(zj1, zj2), 2))
+        );
         vm.prank(gd1);
         vm.expectRevert(abi.encodeWithSelector(Consortium.InvalidRegion.selector, uint32(99)));
         consortium.approve(id);
@@ -574,9 +602,11 @@ contract ConsortiumTest is Fixture {
 
     function test_removeRegion_clearsOfficers_andVoidsPending() public {
         vm.prank(gd1);
-        uint256 gdPending = consortium.proposeRegional(GD, address(consortium), abi.encodeCall(Consortium.setRegionThreshold, (GD, 1)));
+        uint256 gdPending =
+            consortium.proposeRegional(GD, address(consortium), abi.encodeCall(Consortium.setRegionThreshold, (GD, 1)));
         vm.prank(sh1);
-        uint256 consPending = consortium.proposeConsortium(address(consortium), abi.encodeCall(Consortium.setQuorum, (6000)));
+        uint256 consPending =
+            consortium.proposeConsortium(address(consortium), abi.encodeCall(Consortium.setQuorum, (6000)));
 
         uint256 pid = _proposeC(abi.encodeCall(Consortium.removeRegion, (GD)));
         vm.expectEmit(address(consortium));
@@ -639,12 +669,15 @@ contract ConsortiumTest is Fixture {
         assertEq(consortium.typeIndexOf(TYPE_3), 0);
         assertEq(consortium.typeCodeAt(2), TYPE_2);
 
-        uint256 pid = _proposeC(abi.encodeCall(Consortium.defineType, (TYPE_3, unicode"驾驶证", keccak256("s3"), 1, true)));
+        uint256 pid =
+            _proposeC(abi.encodeCall(Consortium.defineType, (TYPE_3, unicode"驾驶证", keccak256("s3"), 1, true)));
         vm.expectEmit(address(consortium));
         emit TypeDefined(TYPE_3, 3, unicode"驾驶证", keccak256("s3"), 1, true);
         _approveC(pid);
 
-        pid = _proposeC(abi.encodeCall(Consortium.defineType, (TYPE_1, unicode"居民身份证明(2)", keccak256("s1b"), 2, false)));
+        pid = _proposeC(
+            abi.encodeCall(Consortium.defineType, (TYPE_1, unicode"居民身份证明(2)", keccak256("s1b"), 2, false))
+        );
         vm.expectEmit(address(consortium));
         emit TypeDefined(TYPE_1, 1, unicode"居民身份证明(2)", keccak256("s1b"), 2, false);
         _approveC(pid);
@@ -668,26 +701,34 @@ contract ConsortiumTest is Fixture {
 
     function test_defineType_refusals() public {
         vm.prank(bj1);
-        uint256 id = consortium.proposeConsortium(address(consortium), abi.encodeCall(Consortium.defineType, (TYPE_1, "x", bytes32(0), 0, true)));
+        uint256 id = consortium.proposeConsortium(
+            address(consortium), abi.encodeCall(Consortium.defineType, (TYPE_1, "x", bytes32(0), 0, true))
+        );
         vm.prank(sh1);
         vm.expectRevert(abi.encodeWithSelector(Consortium.TypeVersionDowngrade.selector, TYPE_1, uint32(1), uint32(0)));
         consortium.approve(id);
 
         vm.prank(bj1);
-        id = consortium.proposeConsortium(address(consortium), abi.encodeCall(Consortium.defineType, (bytes32(0), "x", bytes32(0), 1, true)));
+        id = consortium.proposeConsortium(
+            address(consortium), abi.encodeCall(Consortium.defineType, (bytes32(0), "x", bytes32(0), 1, true))
+        );
         vm.prank(sh1);
         vm.expectRevert(abi.encodeWithSelector(Consortium.InvalidTypeCode.selector, bytes32(0)));
         consortium.approve(id);
 
         bytes32 notLeftAligned = bytes32(uint256(0x41));
         vm.prank(bj1);
-        id = consortium.proposeConsortium(address(consortium), abi.encodeCall(Consortium.defineType, (notLeftAligned, "x", bytes32(0), 1, true)));
+        id = consortium.proposeConsortium(
+            address(consortium), abi.encodeCall(Consortium.defineType, (notLeftAligned, "x", bytes32(0), 1, true))
+        );
         vm.prank(sh1);
         vm.expectRevert(abi.encodeWithSelector(Consortium.InvalidTypeCode.selector, notLeftAligned));
         consortium.approve(id);
 
         vm.prank(bj1);
-        id = consortium.proposeConsortium(address(consortium), abi.encodeCall(Consortium.defineType, (TYPE_3, "", bytes32(0), 1, true)));
+        id = consortium.proposeConsortium(
+            address(consortium), abi.encodeCall(Consortium.defineType, (TYPE_3, "", bytes32(0), 1, true))
+        );
         vm.prank(sh1);
         vm.expectRevert(Consortium.EmptyTypeName.selector);
         consortium.approve(id);
@@ -726,19 +767,22 @@ contract ConsortiumTest is Fixture {
 
     function test_setProposalTtl_appliesToNewProposals() public {
         vm.prank(bj1);
-        uint256 old = consortium.proposeRegional(BJ, address(consortium), abi.encodeCall(Consortium.addOfficer, (BJ, zj1)));
+        uint256 old =
+            consortium.proposeRegional(BJ, address(consortium), abi.encodeCall(Consortium.addOfficer, (BJ, zj1)));
         uint256 pid = _proposeC(abi.encodeCall(Consortium.setProposalTtl, (1 days)));
         vm.expectEmit(address(consortium));
         emit ProposalTtlSet(1 days);
         _approveC(pid);
         vm.prank(bj1);
-        uint256 fresh = consortium.proposeRegional(BJ, address(consortium), abi.encodeCall(Consortium.addOfficer, (BJ, zj2)));
+        uint256 fresh =
+            consortium.proposeRegional(BJ, address(consortium), abi.encodeCall(Consortium.addOfficer, (BJ, zj2)));
         vm.warp(T0 + 1 days);
         assertEq(consortium.proposalState(old), 1);
         assertEq(consortium.proposalState(fresh), 3);
 
         vm.prank(bj1);
-        uint256 id = consortium.proposeConsortium(address(consortium), abi.encodeCall(Consortium.setProposalTtl, (30 minutes)));
+        uint256 id =
+            consortium.proposeConsortium(address(consortium), abi.encodeCall(Consortium.setProposalTtl, (30 minutes)));
         vm.prank(sh1);
         vm.expectRevert(abi.encodeWithSelector(Consortium.InvalidProposalTtl.selector, uint64(30 minutes)));
         consortium.approve(id);
@@ -748,13 +792,16 @@ contract ConsortiumTest is Fixture {
 
     function test_addOfficer_refusals() public {
         vm.prank(bj1);
-        uint256 id = consortium.proposeRegional(BJ, address(consortium), abi.encodeCall(Consortium.addOfficer, (BJ, sh1)));
+        uint256 id =
+            consortium.proposeRegional(BJ, address(consortium), abi.encodeCall(Consortium.addOfficer, (BJ, sh1)));
         vm.prank(bj2);
         vm.expectRevert(abi.encodeWithSelector(Consortium.OfficerAlreadyAssigned.selector, sh1, SH));
         consortium.approve(id);
 
         vm.prank(bj1);
-        id = consortium.proposeRegional(BJ, address(consortium), abi.encodeCall(Consortium.addOfficer, (BJ, address(0))));
+        id = consortium.proposeRegional(
+            BJ, address(consortium), abi.encodeCall(Consortium.addOfficer, (BJ, address(0)))
+        );
         vm.prank(bj2);
         vm.expectRevert(Consortium.ZeroAddress.selector);
         consortium.approve(id);
@@ -763,11 +810,14 @@ contract ConsortiumTest is Fixture {
     function test_addOfficer_upToMax() public {
         // bring BJ from 3 to 32 officers, then one more is refused
         for (uint256 i = 0; i < 29; ++i) {
-            _regional(BJ, address(consortium), abi.encodeCall(Consortium.addOfficer, (BJ, address(uint160(0x7000 + i)))));
+            _regional(
+                BJ, address(consortium), abi.encodeCall(Consortium.addOfficer, (BJ, address(uint160(0x7000 + i))))
+            );
         }
         assertEq(consortium.officerCount(BJ), 32);
         vm.prank(bj1);
-        uint256 id = consortium.proposeRegional(BJ, address(consortium), abi.encodeCall(Consortium.addOfficer, (BJ, zj1)));
+        uint256 id =
+            consortium.proposeRegional(BJ, address(consortium), abi.encodeCall(Consortium.addOfficer, (BJ, zj1)));
         vm.prank(bj2);
         vm.expectRevert(abi.encodeWithSelector(Consortium.TooManyOfficers.selector, BJ));
         consortium.approve(id);
@@ -776,7 +826,8 @@ contract ConsortiumTest is Fixture {
     function test_removeOfficer_neverBelowThreshold() public {
         // SH has 2 officers and k = 2: removing one is refused
         vm.prank(sh1);
-        uint256 id = consortium.proposeRegional(SH, address(consortium), abi.encodeCall(Consortium.removeOfficer, (SH, sh2)));
+        uint256 id =
+            consortium.proposeRegional(SH, address(consortium), abi.encodeCall(Consortium.removeOfficer, (SH, sh2)));
         vm.prank(sh2);
         vm.expectRevert(abi.encodeWithSelector(Consortium.InvalidThreshold.selector, SH, uint8(2), uint256(1)));
         consortium.approve(id);
@@ -806,7 +857,8 @@ contract ConsortiumTest is Fixture {
         assertEq(list[1], bj2);
         // the moved officer can still be removed correctly
         vm.prank(bj2);
-        uint256 id = consortium.proposeRegional(BJ, address(consortium), abi.encodeCall(Consortium.addOfficer, (BJ, zj1)));
+        uint256 id =
+            consortium.proposeRegional(BJ, address(consortium), abi.encodeCall(Consortium.addOfficer, (BJ, zj1)));
         vm.prank(bj3);
         consortium.approve(id);
         vm.prank(bj2);
@@ -828,7 +880,8 @@ contract ConsortiumTest is Fixture {
 
         // now two officers are not enough
         vm.prank(bj1);
-        uint256 id = consortium.proposeRegional(BJ, address(consortium), abi.encodeCall(Consortium.setRegionThreshold, (BJ, 4)));
+        uint256 id =
+            consortium.proposeRegional(BJ, address(consortium), abi.encodeCall(Consortium.setRegionThreshold, (BJ, 4)));
         vm.prank(bj2);
         consortium.approve(id);
         assertEq(consortium.proposalState(id), 1);

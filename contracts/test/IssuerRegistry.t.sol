@@ -23,7 +23,11 @@ contract IssuerRegistryTest is Fixture {
     // ============================================================ registration
 
     function test_registerIssuer_success() public {
-        uint256 id = _proposeR(GD, address(registry), abi.encodeCall(IssuerRegistry.registerIssuer, (GD, ISSUER_C, unicode"广东省某局")));
+        uint256 id = _proposeR(
+            GD,
+            address(registry),
+            abi.encodeCall(IssuerRegistry.registerIssuer, (GD, ISSUER_C, unicode"广东省某局"))
+        );
         vm.expectEmit(address(registry));
         emit IssuerRegistered(ISSUER_C, GD, unicode"广东省某局", T0);
         _approveR(GD, id);
@@ -38,7 +42,8 @@ contract IssuerRegistryTest is Fixture {
 
     function test_registerIssuer_refusals() public {
         // duplicate, even from another region
-        uint256 id = _proposeR(SH, address(registry), abi.encodeCall(IssuerRegistry.registerIssuer, (SH, ISSUER_A, "dup")));
+        uint256 id =
+            _proposeR(SH, address(registry), abi.encodeCall(IssuerRegistry.registerIssuer, (SH, ISSUER_A, "dup")));
         vm.prank(sh2);
         vm.expectRevert(abi.encodeWithSelector(IssuerRegistry.IssuerAlreadyRegistered.selector, ISSUER_A));
         consortium.approve(id);
@@ -155,7 +160,8 @@ contract IssuerRegistryTest is Fixture {
 
     function test_revoke_backdated_isFinal() public {
         vm.warp(T0 + 1000);
-        uint256 id = _proposeR(BJ, address(registry), abi.encodeCall(IssuerRegistry.revokeIssuer, (BJ, ISSUER_A, T0 + 10)));
+        uint256 id =
+            _proposeR(BJ, address(registry), abi.encodeCall(IssuerRegistry.revokeIssuer, (BJ, ISSUER_A, T0 + 10)));
         vm.expectEmit(address(registry));
         emit IssuerStatusChanged(ISSUER_A, 3, T0 + 10);
         _approveR(BJ, id);
@@ -196,7 +202,8 @@ contract IssuerRegistryTest is Fixture {
     function test_revoke_effectiveFromBounds() public {
         vm.warp(T0 + 50);
         // not before registration (T0)
-        uint256 id = _proposeR(BJ, address(registry), abi.encodeCall(IssuerRegistry.revokeIssuer, (BJ, ISSUER_A, T0 - 1)));
+        uint256 id =
+            _proposeR(BJ, address(registry), abi.encodeCall(IssuerRegistry.revokeIssuer, (BJ, ISSUER_A, T0 - 1)));
         vm.prank(bj2);
         vm.expectRevert(abi.encodeWithSelector(IssuerRegistry.InvalidEffectiveFrom.selector, T0 - 1));
         consortium.approve(id);
@@ -261,7 +268,8 @@ contract IssuerRegistryTest is Fixture {
 
     function test_retireKey_backdated_keepsOldWindow() public {
         vm.warp(T0 + 1000);
-        uint256 id = _proposeR(BJ, address(registry), abi.encodeCall(IssuerRegistry.retireKey, (BJ, ISSUER_A, KEY_A, T0 + 400)));
+        uint256 id =
+            _proposeR(BJ, address(registry), abi.encodeCall(IssuerRegistry.retireKey, (BJ, ISSUER_A, KEY_A, T0 + 400)));
         vm.expectEmit(address(registry));
         emit KeyRetired(ISSUER_A, KEY_A, T0 + 400);
         _approveR(BJ, id);
@@ -285,7 +293,8 @@ contract IssuerRegistryTest is Fixture {
 
     function test_retireKey_refusals() public {
         // someone else's key
-        uint256 id = _proposeR(BJ, address(registry), abi.encodeCall(IssuerRegistry.retireKey, (BJ, ISSUER_A, KEY_B, T0)));
+        uint256 id =
+            _proposeR(BJ, address(registry), abi.encodeCall(IssuerRegistry.retireKey, (BJ, ISSUER_A, KEY_B, T0)));
         vm.prank(bj2);
         vm.expectRevert(abi.encodeWithSelector(IssuerRegistry.KeyNotOfIssuer.selector, KEY_B, ISSUER_A));
         consortium.approve(id);
@@ -392,7 +401,8 @@ contract IssuerRegistryTest is Fixture {
         vm.expectRevert(abi.encodeWithSelector(IssuerRegistry.TypeNotAuthorised.selector, ISSUER_A, TYPE_2));
         registry.anchorCheck(KEY_A, TYPE_2);
 
-        (bytes32 anchorIssuer, bytes32 senderIssuer, bool valid, uint8 status) = registry.statusChangeCheck(KEY_B, KEY_A);
+        (bytes32 anchorIssuer, bytes32 senderIssuer, bool valid, uint8 status) =
+            registry.statusChangeCheck(KEY_B, KEY_A);
         assertEq(anchorIssuer, ISSUER_A);
         assertEq(senderIssuer, ISSUER_B);
         assertTrue(valid);

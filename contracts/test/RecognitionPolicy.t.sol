@@ -18,7 +18,11 @@ contract RecognitionPolicyTest is Fixture {
     );
 
     function _set(uint32 verifier, bytes32 typeCode, uint32 issuerRegion, uint64 from, uint64 until) internal {
-        _regional(verifier, address(policy), abi.encodeCall(RecognitionPolicy.setRecognition, (verifier, typeCode, issuerRegion, from, until)));
+        _regional(
+            verifier,
+            address(policy),
+            abi.encodeCall(RecognitionPolicy.setRecognition, (verifier, typeCode, issuerRegion, from, until))
+        );
     }
 
     function test_ownRegion_alwaysRecognised() public view {
@@ -28,7 +32,9 @@ contract RecognitionPolicyTest is Fixture {
     }
 
     function test_setRecognition_specificWindow() public {
-        uint256 id = _proposeR(BJ, address(policy), abi.encodeCall(RecognitionPolicy.setRecognition, (BJ, TYPE_1, SH, T0 + 10, T0 + 20)));
+        uint256 id = _proposeR(
+            BJ, address(policy), abi.encodeCall(RecognitionPolicy.setRecognition, (BJ, TYPE_1, SH, T0 + 10, T0 + 20))
+        );
         vm.expectEmit(address(policy));
         emit RecognitionSet(BJ, TYPE_1, SH, T0 + 10, T0 + 20);
         _approveR(BJ, id);
@@ -63,13 +69,14 @@ contract RecognitionPolicyTest is Fixture {
     function test_withdrawRecognition_endsNow() public {
         _set(GD, TYPE_1, BJ, T0, 0);
         vm.warp(T0 + 500);
-        uint256 id = _proposeR(GD, address(policy), abi.encodeCall(RecognitionPolicy.withdrawRecognition, (GD, TYPE_1, BJ)));
+        uint256 id =
+            _proposeR(GD, address(policy), abi.encodeCall(RecognitionPolicy.withdrawRecognition, (GD, TYPE_1, BJ)));
         vm.expectEmit(address(policy));
         emit RecognitionWithdrawn(GD, TYPE_1, BJ, T0 + 500);
         _approveR(GD, id);
         assertTrue(policy.isRecognised(GD, TYPE_1, BJ, T0 + 499), "history must stay answerable");
         assertFalse(policy.isRecognised(GD, TYPE_1, BJ, T0 + 500));
-        (, , uint64 until) = policy.recognition(GD, TYPE_1, BJ);
+        (,, uint64 until) = policy.recognition(GD, TYPE_1, BJ);
         assertEq(until, T0 + 500);
 
         // withdrawing again, or a rule that never existed, is refused
@@ -86,14 +93,16 @@ contract RecognitionPolicyTest is Fixture {
     function test_withdraw_ruleWithPastEnd_refused() public {
         _set(GD, TYPE_1, BJ, T0, T0 + 10);
         vm.warp(T0 + 10);
-        uint256 id = _proposeR(GD, address(policy), abi.encodeCall(RecognitionPolicy.withdrawRecognition, (GD, TYPE_1, BJ)));
+        uint256 id =
+            _proposeR(GD, address(policy), abi.encodeCall(RecognitionPolicy.withdrawRecognition, (GD, TYPE_1, BJ)));
         vm.prank(gd2);
         vm.expectRevert(abi.encodeWithSelector(RecognitionPolicy.RecognitionNotInForce.selector, GD, TYPE_1, BJ));
         consortium.approve(id);
     }
 
     function test_setRecognition_refusals() public {
-        uint256 id = _proposeR(BJ, address(policy), abi.encodeCall(RecognitionPolicy.setRecognition, (BJ, TYPE_1, BJ, T0, 0)));
+        uint256 id =
+            _proposeR(BJ, address(policy), abi.encodeCall(RecognitionPolicy.setRecognition, (BJ, TYPE_1, BJ, T0, 0)));
         vm.prank(bj2);
         vm.expectRevert(abi.encodeWithSelector(RecognitionPolicy.SelfRecognition.selector, BJ));
         consortium.approve(id);
@@ -116,13 +125,19 @@ contract RecognitionPolicyTest is Fixture {
         // only the recognising region decides
         vm.prank(sh1);
         vm.expectRevert(abi.encodeWithSelector(Consortium.RegionMismatch.selector, SH, uint256(BJ)));
-        consortium.proposeRegional(SH, address(policy), abi.encodeCall(RecognitionPolicy.setRecognition, (BJ, TYPE_1, SH, T0, 0)));
+        consortium.proposeRegional(
+            SH, address(policy), abi.encodeCall(RecognitionPolicy.setRecognition, (BJ, TYPE_1, SH, T0, 0))
+        );
         vm.prank(sh1);
         vm.expectRevert(abi.encodeWithSelector(Consortium.NotOfficer.selector, BJ, sh1));
-        consortium.proposeRegional(BJ, address(policy), abi.encodeCall(RecognitionPolicy.setRecognition, (BJ, TYPE_1, SH, T0, 0)));
+        consortium.proposeRegional(
+            BJ, address(policy), abi.encodeCall(RecognitionPolicy.setRecognition, (BJ, TYPE_1, SH, T0, 0))
+        );
         // and never with a single officer
         vm.prank(bj1);
-        uint256 single = consortium.proposeRegional(BJ, address(policy), abi.encodeCall(RecognitionPolicy.setRecognition, (BJ, TYPE_1, SH, T0, 0)));
+        uint256 single = consortium.proposeRegional(
+            BJ, address(policy), abi.encodeCall(RecognitionPolicy.setRecognition, (BJ, TYPE_1, SH, T0, 0))
+        );
         assertFalse(policy.isRecognised(BJ, TYPE_1, SH, T0));
         assertEq(consortium.proposalState(single), 1);
     }

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+// Test code: every narrowing cast below is of a value already bounded to fit.
+// forge-lint: disable-start(unsafe-typecast)
+
 import {Test} from "./Test.sol";
 import {Consortium} from "../../Consortium.sol";
 import {IssuerRegistry} from "../../IssuerRegistry.sol";
@@ -66,8 +69,12 @@ abstract contract Fixture is Test {
 
         _deploy();
 
-        _consortium(abi.encodeCall(Consortium.defineType, (TYPE_1, unicode"居民身份证明", keccak256("schema-1"), 1, true)));
-        _consortium(abi.encodeCall(Consortium.defineType, (TYPE_2, unicode"营业执照", keccak256("schema-2"), 1, true)));
+        _consortium(
+            abi.encodeCall(Consortium.defineType, (TYPE_1, unicode"居民身份证明", keccak256("schema-1"), 1, true))
+        );
+        _consortium(
+            abi.encodeCall(Consortium.defineType, (TYPE_2, unicode"营业执照", keccak256("schema-2"), 1, true))
+        );
 
         _registerIssuer(BJ, ISSUER_A, unicode"北京市某区市场监督管理局", KEY_A, TYPE_1);
         _registerIssuer(SH, ISSUER_B, unicode"上海市某区公安分局", KEY_B, TYPE_1);
@@ -186,7 +193,11 @@ abstract contract Fixture is Test {
     }
 
     /// @dev Two-certificate batch: root and the proof of each certificate.
-    function _pair(bytes32 c1, bytes32 c2) internal pure returns (bytes32 root, bytes32[] memory p1, bytes32[] memory p2) {
+    function _pair(bytes32 c1, bytes32 c2)
+        internal
+        pure
+        returns (bytes32 root, bytes32[] memory p1, bytes32[] memory p2)
+    {
         root = _hashPair(_leaf(c1), _leaf(c2));
         p1 = new bytes32[](1);
         p1[0] = _leaf(c2);

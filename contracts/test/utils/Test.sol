@@ -10,6 +10,9 @@ abstract contract Test {
     /// @dev Lets forge treat this contract as a test contract in every mode.
     bool public IS_TEST = true;
 
+    /// @dev ds-test style log, decoded by forge and shown with `forge test -vv`.
+    event log_named_uint(string key, uint256 val);
+
     function assertTrue(bool c) internal pure {
         vm.assertTrue(c, "expected true");
     }
