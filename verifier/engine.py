@@ -60,10 +60,10 @@ Input: a `Presentation` as `codec.decode` produces it (types and sizes already c
 `verify_text` does both steps and turns a refused code into MALFORMED.
 
 Speed (tests/unit/verifier/test_verifier_engine.py, in-memory view, one core, CPU time, best
-of 5 x 600): about 3,500-3,900 verifications/s unbound and 2,500-2,700/s holder-bound on
-this machine when it is quiet. The cost is two secp256k1 recoveries through libsecp256k1
-(coincurve, about 70 us each; the EIP-712 domain separator is cached on `Domain`), then the
-disclosed fields' leaves (RFC 8785 + keccak, about 5 us each) and the Merkle proofs.
+of 5 x 600): about 4,300 verifications/s unbound and 2,900-3,100/s holder-bound on this
+machine (measured with the load average at 4-5 from other work). The cost is two secp256k1
+recoveries through libsecp256k1 (coincurve, about 70 us each; the EIP-712 domain separator
+is cached on `Domain`), then the disclosed fields' leaves (RFC 8785 + keccak, about 5 us each) and the Merkle proofs.
 """
 
 from __future__ import annotations
