@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
-from api.routes import health, registry, verify
+from api.routes import health, issuer, registry, verify, wallet
 from api.runtime import Runtime, build_runtime
 from api.settings import Settings
 
@@ -46,4 +46,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(health.router)
     app.include_router(registry.router)
     app.include_router(verify.router)
+    app.include_router(issuer.router)
+    app.include_router(wallet.router)
     return app

@@ -25,6 +25,7 @@ class ApiError(Exception):
         self.message = message
         self.hint = hint
         self.headers = headers
+        self.extra: dict[str, object] = {}
 
 
 def error_body(code: str, message: str, hint: str = "") -> dict[str, object]:
@@ -52,7 +53,9 @@ _STATUS_WORDS = {
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message, exc.hint), status_code=exc.status, headers=exc.headers)
+        body = error_body(exc.code, exc.message, exc.hint)
+        body["error"].update(exc.extra)  # type: ignore[union-attr]
+        return JSONResponse(body, status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

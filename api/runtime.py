@@ -12,20 +12,24 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from api.auditlog import LogWriter, VerificationLog, record_for
+from api.auditlog import LogAnchorer, LogWriter, VerificationLog, record_for
 from api.credentials import Credential, CredentialStore
+from api.departments import DepartmentRuntime, Holdings, load_departments
 from api.ratelimit import RateLimiter
 from api.references import ReferenceStore
 from api.settings import Settings
 from common.eip712 import Domain
+from issuers.anchoring import AnchorPolicy
 from ledger import store as st
 from ledger.abi import ContractABI
 from ledger.chainview import IndexedChainView
 from ledger.deploy import load_abis
 from ledger.errors import NodeUnavailable
 from ledger.indexer import Indexer
+from ledger.keystore import load_keystore
 from ledger.manifest import Manifest
 from ledger.rpc import RpcClient, RpcError
+from ledger.sender import TxSender
 from verifier.engine import VerificationResult, VerifierPolicy
 
 log = logging.getLogger("huren.api")
@@ -46,6 +50,9 @@ class Runtime:
     references: ReferenceStore
     log: VerificationLog
     log_writer: LogWriter
+    holdings: Holdings
+    departments: dict[str, DepartmentRuntime] = field(default_factory=dict)
+    log_anchorer: LogAnchorer | None = None
     started_at: float = field(default_factory=time.time)
     extras: dict[str, object] = field(default_factory=dict)
 
@@ -62,8 +69,19 @@ class Runtime:
         assert cred.region is not None
         return self.log_writer.append(record_for(result, cred.id, cred.region)).receipt()
 
+    def indexer_nudge(self) -> None:
+        """Index now (after this process changed chain state) instead of at the next poll."""
+        try:
+            self.indexer.step()
+        except (NodeUnavailable, RpcError) as exc:
+            log.warning("indexer step after a status change failed: %s", exc)
+
     def start(self) -> None:
         self.log_writer.start()
+        for dept in self.departments.values():
+            dept.worker.start()
+        if self.log_anchorer is not None:
+            self.log_anchorer.start()
         try:
             self.indexer.sync(timeout=60)
         except (NodeUnavailable, RpcError) as exc:
@@ -71,6 +89,11 @@ class Runtime:
         self.indexer.start(self.settings.index_poll_s)
 
     def stop(self) -> None:
+        if self.log_anchorer is not None:
+            self.log_anchorer.stop()
+        for dept in self.departments.values():
+            dept.worker.stop()
+            dept.service.close()
         self.log_writer.close()
         self.indexer.stop()
         self.rpc.close()
@@ -83,6 +106,16 @@ def build_runtime(settings: Settings) -> Runtime:
     indexer = Indexer(rpc, manifest, abis, st.IndexStore(st.make_engine(settings.index_db_url)))
     engine = st.make_engine(settings.db_url)
     log = VerificationLog(engine)
+    policy = AnchorPolicy(batch_size=settings.batch_size, batch_max_age=settings.batch_age_s,
+                          confirmations=max(1, settings.confirmations))
+    departments = (load_departments(settings.departments_file, rpc, manifest, abis, settings.db_url, policy,
+                                    settings.passphrase_file)
+                   if settings.departments_file is not None and settings.departments_file.exists() else {})
+    anchorer = None
+    if settings.log_operator_keystore is not None and settings.passphrase_file is not None:
+        operator = load_keystore(settings.log_operator_keystore, settings.passphrase_file.read_text().strip())
+        anchorer = LogAnchorer(log, TxSender(rpc, operator, list(abis.values()), manifest.chain_id), manifest,
+                               interval=settings.log_anchor_interval_s)
     return Runtime(
         settings=settings, rpc=rpc, manifest=manifest, abis=abis, indexer=indexer,
         view=IndexedChainView(indexer, settings.max_index_staleness_s),
@@ -93,4 +126,7 @@ def build_runtime(settings: Settings) -> Runtime:
         references=ReferenceStore(engine),
         log=log,
         log_writer=LogWriter(log),
+        holdings=Holdings(engine),
+        departments=departments,
+        log_anchorer=anchorer,
     )

@@ -38,7 +38,7 @@ class Settings:
     max_presentation_age_s: int = 600
     presentation_ttl_s: int = 300
     public_base_url: str = "http://127.0.0.1:8000"
-    keystore_dir: Path = Path(".huren/keystores")
+    departments_file: Path | None = None  # JSON list of departments served here (api/departments.py)
     passphrase_file: Path | None = None  # passphrase for the keystores in keystore_dir
     field_key_file: Path | None = None  # key encrypting sensitive certificate fields at rest
     log_operator_keystore: Path | None = None  # key that anchors the verification log head
