@@ -55,7 +55,8 @@ class BulkRequest(BaseModel):
 
 
 class StatusRequest(BaseModel):
-    reason: str | None = Field(None, max_length=64, description="原因：撤销、吊销、注销、换发、补发、办理转出、其他（或英文 withdrawn、penalty …）",
+    reason: str | None = Field(None, max_length=64, description="原因：撤销、吊销、注销、换发、补发、办理转出、其他"
+                                                                "（或英文 withdrawn、penalty …）",
                                examples=["注销"])
     note: str = Field("", max_length=500, description="说明（记录在本部门，不上链）")
 
