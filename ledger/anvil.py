@@ -23,6 +23,8 @@ from ledger.errors import NodeUnavailable
 ROOT = Path(__file__).resolve().parent.parent
 # anvil's well-known development mnemonic: its keys are public knowledge and fund nothing real.
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
+# One client for node-control calls: building an httpx client costs ~65 ms (TLS context).
+_CLIENT = httpx.Client(timeout=30)
 
 
 def anvil_binary() -> str:
@@ -59,7 +61,8 @@ class Anvil:
         return f"http://127.0.0.1:{self.port}"
 
     def rpc(self, method: str, params: list[object] | None = None) -> object:
-        reply = httpx.post(self.url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []})
+        """Node-control calls (anvil_*, evm_*) for tests and the demo."""
+        reply = _CLIENT.post(self.url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []})
         body = reply.json()
         if "error" in body:
             raise RuntimeError(f"{method}: {body['error']}")
@@ -100,7 +103,7 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 20.
             err = process.stderr.read().decode(errors="replace") if process.stderr else ""
             raise NodeUnavailable(f"anvil exited during start-up: {err.strip()[:500]}")
         with contextlib.suppress(httpx.HTTPError):
-            r = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}, timeout=1)
+            r = _CLIENT.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}, timeout=1)
             if r.status_code == 200:
                 return
         time.sleep(0.05)
