@@ -45,6 +45,7 @@ contract AnchorLedger is EIP712 {
     /// @dev keccak256(abi.encode(issuerId, certHash)) => status record.
     mapping(bytes32 certKey => CertRecord) private _certs;
 
+    /// @notice A batch root was anchored by `key` of `issuerId`.
     event Anchored(
         bytes32 indexed batchRoot,
         bytes32 indexed issuerId,
@@ -53,6 +54,7 @@ contract AnchorLedger is EIP712 {
         uint32 certCount,
         uint64 timestamp
     );
+    /// @notice Status set by `issuerId`: 0 in force (reinstated), 1 suspended, 2 revoked (final).
     event CertificateStatusChanged(
         bytes32 indexed certHash,
         bytes32 indexed batchRoot,
@@ -206,9 +208,13 @@ contract AnchorLedger is EIP712 {
     {
         uint256 rec = _anchors[batchRoot];
         if (rec == 0) revert RootNotAnchored(batchRoot);
-        (bytes32 anchorIssuer, bytes32 senderIssuer, bool senderValid, uint8 issuerStatus) =
+        (
+            bytes32 anchorIssuer,
+            bytes32 senderIssuer,
+            bool senderValid,
+            uint8 issuerStatus
             // forge-lint: disable-next-line(unsafe-typecast)
-            registry.statusChangeCheck(msg.sender, address(uint160(rec)));
+        ) = registry.statusChangeCheck(msg.sender, address(uint160(rec)));
         if (senderIssuer != anchorIssuer || !senderValid) revert NotCertificateIssuer(batchRoot, msg.sender);
         if (issuerStatus == uint8(IssuerRegistry.IssuerStatus.Revoked)) revert IssuerRevoked(anchorIssuer);
         if (!MerkleProof.verifyCalldata(proof, batchRoot, leafOf(certHash))) revert NotInBatch(certHash, batchRoot);

@@ -43,17 +43,22 @@ contract Consortium {
     uint16 public constant DEFAULT_QUORUM_BPS = 5000;
     /// @notice Default lifetime of a proposal.
     uint64 public constant DEFAULT_PROPOSAL_TTL = 7 days;
-    /// @notice Bounds on the proposal lifetime.
+    /// @notice Shortest allowed proposal lifetime.
     uint64 public constant MIN_PROPOSAL_TTL = 1 hours;
+    /// @notice Longest allowed proposal lifetime.
     uint64 public constant MAX_PROPOSAL_TTL = 90 days;
     /// @notice Upper bound on officers per region (keeps every loop bounded).
     uint256 public constant MAX_OFFICERS = 32;
 
-    /// @notice Proposal states returned by {proposalState}.
+    /// @notice {proposalState}: no such proposal.
     uint8 public constant STATE_NONE = 0;
+    /// @notice {proposalState}: collecting approvals.
     uint8 public constant STATE_PENDING = 1;
+    /// @notice {proposalState}: executed.
     uint8 public constant STATE_EXECUTED = 2;
+    /// @notice {proposalState}: expired before reaching its threshold.
     uint8 public constant STATE_EXPIRED = 3;
+    /// @notice {proposalState}: void, because an officer or region it counted was removed since.
     uint8 public constant STATE_VOID = 4;
 
     // ---------------------------------------------------------------- types
@@ -90,9 +95,11 @@ contract Consortium {
 
     /// @notice The account that deployed this contract until {bindContracts}; zero afterwards.
     address public deployer;
-    /// @notice Bound registries (zero until {bindContracts}).
+    /// @notice The bound IssuerRegistry (zero until {bindContracts}).
     address public issuerRegistry;
+    /// @notice The bound RecognitionPolicy (zero until {bindContracts}).
     address public recognitionPolicy;
+    /// @notice The bound AnchorLedger (zero until {bindContracts}).
     address public anchorLedger;
 
     /// @notice Quorum in basis points of member regions: needed = members * bps / 10000 + 1.
@@ -120,7 +127,9 @@ contract Consortium {
 
     // ---------------------------------------------------------------- events
 
+    /// @notice The registries were bound; the deployer has no power any more.
     event ContractsBound(address issuerRegistry, address recognitionPolicy, address anchorLedger);
+    /// @notice A proposal was created (kind 1 regional, 2 consortium; region 0 for consortium).
     event ProposalCreated(
         uint256 indexed id,
         uint8 kind,
@@ -130,17 +139,27 @@ contract Consortium {
         address indexed proposer,
         uint64 expiresAt
     );
+    /// @notice An approval was counted (the proposer's creation is the first); `region` is the approver's.
     event ProposalApproved(
         uint256 indexed id, address indexed approver, uint32 region, uint256 approvals, uint256 required
     );
+    /// @notice The proposal reached its threshold and its call succeeded (same transaction).
     event ProposalExecuted(uint256 indexed id);
+    /// @notice A region joined with these officers and threshold (also emitted for genesis regions).
     event RegionAdmitted(uint32 indexed region, address[] officers, uint8 threshold);
+    /// @notice A region left; all its officers are removed with it.
     event RegionRemoved(uint32 indexed region);
+    /// @notice An officer joined a member region.
     event OfficerAdded(uint32 indexed region, address indexed officer);
+    /// @notice An officer left a region; the region's pending proposals are void.
     event OfficerRemoved(uint32 indexed region, address indexed officer);
+    /// @notice A region's k changed.
     event RegionThresholdSet(uint32 indexed region, uint8 threshold);
+    /// @notice The consortium quorum changed (also emitted at construction).
     event QuorumSet(uint16 bps);
+    /// @notice The lifetime of new proposals changed (also emitted at construction).
     event ProposalTtlSet(uint64 ttl);
+    /// @notice A certificate type was defined or updated; `typeIndex` never changes once assigned.
     event TypeDefined(
         bytes32 indexed typeCode, uint16 typeIndex, string name, bytes32 schemaHash, uint32 version, bool active
     );

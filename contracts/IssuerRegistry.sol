@@ -47,11 +47,18 @@ contract IssuerRegistry {
     mapping(address key => KeyRecord) private _keys;
     mapping(bytes32 issuerId => mapping(bytes32 typeCode => bool)) private _granted;
 
+    /// @notice An issuing department was registered, Active since `at`.
     event IssuerRegistered(bytes32 indexed issuerId, uint32 indexed region, string name, uint64 at);
+    /// @notice Status 1 active / 2 suspended (effective now), or 3 revoked: anchors at or after
+    /// `effectiveFrom` are void.
     event IssuerStatusChanged(bytes32 indexed issuerId, uint8 status, uint64 effectiveFrom);
+    /// @notice A signing key was added, valid from `validFrom`.
     event KeyAdded(bytes32 indexed issuerId, address indexed key, uint64 validFrom);
+    /// @notice A key was retired: valid before `validUntil` only (may be backdated).
     event KeyRetired(bytes32 indexed issuerId, address indexed key, uint64 validUntil);
+    /// @notice The issuer may now anchor certificates of `typeCode`.
     event TypeGranted(bytes32 indexed issuerId, bytes32 indexed typeCode);
+    /// @notice The issuer may no longer anchor certificates of `typeCode`.
     event TypeWithdrawn(bytes32 indexed issuerId, bytes32 indexed typeCode);
 
     error NotConsortium(address caller);

@@ -28,6 +28,7 @@ contract RecognitionPolicy {
 
     mapping(uint32 verifierRegion => mapping(bytes32 typeCode => mapping(uint32 issuerRegion => Rule))) private _rules;
 
+    /// @notice `verifierRegion` accepts `typeCode` from `issuerRegion` (0 = every region) in [validFrom, validUntil).
     event RecognitionSet(
         uint32 indexed verifierRegion,
         bytes32 indexed typeCode,
@@ -35,6 +36,7 @@ contract RecognitionPolicy {
         uint64 validFrom,
         uint64 validUntil
     );
+    /// @notice The rule ends at `at` (its validUntil becomes `at`).
     event RecognitionWithdrawn(
         uint32 indexed verifierRegion, bytes32 indexed typeCode, uint32 indexed issuerRegion, uint64 at
     );
