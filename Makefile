@@ -32,7 +32,19 @@ $(SYSTEM_STAMP): | $(VENV_STAMP)
 	fi
 	touch $@
 
-setup: $(VENV_STAMP) $(NPM_STAMP) $(SYSTEM_STAMP)
+# Debian packages for the web pages' browser tests: Chromium (driven by Playwright, which must never
+# download a browser of its own), ffmpeg (turns a QR screenshot into the fake camera's Y4M clip) and a
+# CJK font (Chinese text in screenshots). Installed once, as root; skipped when already present.
+BROWSER_STAMP := .venv/.browser-packages
+$(BROWSER_STAMP): | $(VENV_STAMP)
+	@if ! command -v chromium >/dev/null || ! command -v ffmpeg >/dev/null || ! fc-list :lang=zh | grep -q .; then \
+	  echo "installing Debian packages: chromium ffmpeg fonts-wqy-microhei"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium ffmpeg fonts-wqy-microhei) \
+	  || { echo "could not install chromium/ffmpeg/fonts-wqy-microhei (run as root or install them yourself)"; exit 1; }; \
+	fi
+	touch $@
+
+setup: $(VENV_STAMP) $(NPM_STAMP) $(SYSTEM_STAMP) $(BROWSER_STAMP)
 
 lint: setup
 	.venv/bin/ruff check .
