@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from common.canonical import CanonicalisationError, canonicalize
 from common.eip712 import Domain
 from issuers.catalogue.catalogue import Catalogue, default_catalogue
 from issuers.field_cipher import FieldCipher
@@ -162,10 +161,12 @@ class Intake:
     def prepare(self, submitted: Mapping[str, Any], now: datetime | None = None) -> PreparedCertificate:
         """Validate, seal and encrypt one submitted document. Raises CertificateInvalid."""
         try:
-            fingerprint = self.cipher.fingerprint(canonicalize(submitted))
-        except CanonicalisationError as exc:
-            raise CertificateInvalid([FieldError("", "RFC 8785", f"证照文档含有无法规范化的JSON值：{exc}",
+            # Deterministic for equal inputs, which is all a fingerprint needs (and C-fast).
+            text = json.dumps(submitted, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise CertificateInvalid([FieldError("", "JSON", f"证照文档含有不是JSON的值：{exc}",
                                                  str(exc), "not_json")]) from None
+        fingerprint = self.cipher.fingerprint(text.encode("utf-8"))
         certificate = self.validate(submitted, now)
         return self.row(self.sealer.seal(certificate), fingerprint)
 
@@ -173,10 +174,11 @@ class Intake:
         """Lay a sealed certificate out as a store row; sensitive (salt, value) pairs go into the sealed blob."""
         cert = sealed.certificate
         secret_paths = sensitive_paths(cert)
+        below = tuple(p + "." for p in secret_paths)
         plain: list[list[Any]] = []
         secret: dict[str, list[Any]] = {}
         for f in sealed.fields:
-            if f.path in secret_paths or any(f.path.startswith(p + ".") for p in secret_paths):
+            if f.path in secret_paths or f.path.startswith(below):
                 plain.append([f.path])
                 secret[f.path] = [f.salt.hex(), f.value]
             else:
@@ -266,6 +268,17 @@ def prepare_parallel(
 
 
 def make_pool(spec: IntakeSpec, workers: int) -> ProcessPoolExecutor:
-    """A process pool whose workers each hold an `Intake` built from `spec`."""
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+    """A process pool whose workers each hold an `Intake` built from `spec`, all started now.
+
+    (An executor starts processes lazily, one per submitted task; starting them all here
+    keeps their start-up — seconds, with imports and the catalogue — out of the first import.)
+    """
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_init_worker, initargs=(spec,))
+    for future in [pool.submit(_ready) for _ in range(workers)]:
+        future.result()
+    return pool
+
+
+def _ready() -> bool:
+    return _worker_intake is not None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from common.document import disclose, document_root, verify_disclosure
@@ -10,6 +12,17 @@ from common.merkle import verify_proof
 from issuers.anchoring import AnchorPolicy
 from issuers.store import BatchState
 from tests.integration.issuer_env import FAST, LICENCE, DeptEnv, anchored_events, register_department
+
+
+def _step_until(worker, state: BatchState, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    """Step the worker until the (single) batch reaches `state` (a receipt can lag a send)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        worker.step(force_close=True)
+        if worker.store.batches()[0].state is state:
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"batch did not reach {state} in {timeout} s: {worker.store.batches()[0]}")
 
 
 @pytest.fixture
@@ -69,10 +82,7 @@ def test_anchor_becomes_final_only_after_the_configured_confirmations(dept, db_u
     service = dept.service(db_url)
     service.issue_many(dept.documents(5, types=(LICENCE,)))
     worker = dept.worker(service, AnchorPolicy(batch_size=64, batch_max_age=0, confirmations=3))
-    worker.step(force_close=True)  # close + submit
-    worker.step()  # receipt
-    [batch] = service.store.batches()
-    assert batch.state is BatchState.ANCHORED
+    _step_until(worker, BatchState.ANCHORED)
     dept.net.node.rpc("anvil_mine", [hex(1)])
     worker.step()
     assert service.store.batches()[0].state is BatchState.ANCHORED
@@ -120,16 +130,15 @@ def test_batch_whose_block_is_reorged_away_is_anchored_again(dept, db_url):
     node = dept.net.node
     snapshot = node.rpc("evm_snapshot")
     worker = dept.worker(service, AnchorPolicy(batch_size=64, batch_max_age=0, confirmations=4))
-    worker.step(force_close=True)
-    worker.step()
+    _step_until(worker, BatchState.ANCHORED)
     [batch] = service.store.batches()
-    assert batch.state is BatchState.ANCHORED
     node.rpc("evm_revert", [snapshot])  # the anchor's block is gone
     node.rpc("anvil_mine", [hex(3)])  # a different block now stands at that height
     assert dept.net.huren.anchor_of(batch.root) is None
-    for _ in range(20):  # automine makes no blocks by itself: mine while the worker works
+    for _ in range(50):  # automine makes no blocks by itself: mine while the worker works
         worker.step()
         node.rpc("anvil_mine", [hex(1)])
+        time.sleep(0.02)
         if service.store.batches()[0].state is BatchState.FINAL:
             break
     [after] = service.store.batches()

@@ -6,13 +6,17 @@ import os
 
 import pytest
 from eth_account import Account
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from common.canonical import canonicalize
 from common.document import SALT_BYTES, document_root, flatten
+from common.document import field_leaf as common_field_leaf
 from common.eip712 import Domain, recover_signer, sign_document_root
 from issuers.errors import IssuerMismatch
 from issuers.model import Issuer, validate_certificate
 from issuers.samples import TYPE_CODES, sample_document, sample_issuer
-from issuers.sealing import Sealer
+from issuers.sealing import Sealer, field_leaf, jcs
 
 DOMAIN = Domain(31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3")
 KEY = bytes.fromhex("4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318")
@@ -70,3 +74,41 @@ def test_certificate_naming_another_signing_key_is_refused(sealer):
 
 def test_sealer_never_shows_its_key(sealer):
     assert KEY.hex() not in repr(sealer)
+
+
+# ----------------------------------------------------------------------------- fast leaves
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**60), max_value=2**60)
+    | st.floats(allow_nan=True, allow_infinity=True) | st.text(st.characters(exclude_categories=())),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=400)
+@given(st.binary(min_size=16, max_size=16), st.text(min_size=1).filter(lambda p: "\x00" not in p), _json_values)
+def test_fast_field_leaf_equals_the_common_field_leaf_or_refuses_alike(salt, path, value):
+    try:
+        expected = common_field_leaf(salt, path, value)
+    except ValueError as exc:
+        with pytest.raises(type(exc)):
+            field_leaf(salt, path, value)
+        return
+    assert field_leaf(salt, path, value) == expected
+
+
+@pytest.mark.parametrize("text", ["", "\x00\x1f\x7f", '"\\/', "\b\f\n\r\t", "中文\u2028\u2029", "😀", "\ud800"])
+def test_fast_jcs_of_tricky_strings_matches_rfc8785(text):
+    try:
+        expected = canonicalize(text)
+    except ValueError:
+        with pytest.raises(ValueError):
+            jcs(text)
+        return
+    assert jcs(text) == expected
+
+
+def test_sealed_root_equals_the_common_document_root_over_the_same_salts(sealer):
+    sealed = sealer.seal(_certificate(sealer.address, TYPE_CODES["birth_certificate"], 3))  # floats, nesting
+    assert sealed.document_root == document_root(list(sealed.fields))
