@@ -1,0 +1,83 @@
+"""`huren`: the project's command line — chain, issuer, credentials, audit log, serve, demo."""
+
+from __future__ import annotations
+
+import click
+
+from api.auditlog_cli import anchor_log, verify_log
+from issuers.cli import issuer
+from ledger.cli import chain
+
+
+@click.group()
+def main() -> None:
+    """互认 Huren command line. Every command reads HUREN_* settings from the environment."""
+
+
+@main.group()
+def credentials() -> None:
+    """API credentials (bearer tokens; the token is shown once, only its hash is stored)."""
+
+
+@credentials.command("add")
+@click.option("--db", "db_url", envvar="HUREN_DB_URL", required=True)
+@click.option("--role", type=click.Choice(["department", "verifier", "holder", "officer"]), required=True)
+@click.option("--name", required=True, help="Who holds it, e.g. 河北省政务服务中心 3 号窗口")
+@click.option("--region", type=int, help="GB/T 2260 code (verifier, officer, department)")
+@click.option("--credit-code", help="The department's 统一社会信用代码 (department)")
+@click.option("--officer-address", help="The officer's chain address (officer)")
+def credentials_add(db_url: str, role: str, name: str, region: int | None, credit_code: str | None,
+                    officer_address: str | None) -> None:
+    from api.credentials import CredentialStore
+    from ledger.store import make_engine
+
+    holder_id = None
+    if role == "holder":
+        holder_id = click.prompt("持证主体代码 (holder id number; not echoed)", hide_input=True)
+    try:
+        cred, token = CredentialStore(make_engine(db_url)).add(
+            role, name, region=region, credit_code=credit_code, holder_id_number=holder_id,  # type: ignore[arg-type]
+            officer_address=officer_address)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"credential {cred.id} ({role}, {name}) — token, shown once:")
+    click.echo(token)
+
+
+@credentials.command("disable")
+@click.option("--db", "db_url", envvar="HUREN_DB_URL", required=True)
+@click.argument("credential_id")
+def credentials_disable(db_url: str, credential_id: str) -> None:
+    from api.credentials import CredentialStore
+    from ledger.store import make_engine
+
+    CredentialStore(make_engine(db_url)).disable(credential_id)
+    click.echo(f"credential {credential_id} disabled")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--workers", default=1, show_default=True)
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the API (settings from HUREN_* environment variables)."""
+    import uvicorn
+
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+@main.command()
+def demo() -> None:
+    """The local demo (same as `make demo`)."""
+    from api.demo import main as demo_main
+
+    demo_main()
+
+
+main.add_command(chain)
+main.add_command(issuer)
+main.add_command(verify_log)
+main.add_command(anchor_log)
+
+if __name__ == "__main__":
+    main()
