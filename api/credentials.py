@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 Role = Literal["department", "verifier", "holder", "officer"]
 ROLES: tuple[Role, ...] = ("department", "verifier", "holder", "officer")
+CACHE_TTL_S = 30.0
 
 metadata = MetaData()
 credentials = Table(
@@ -61,7 +62,9 @@ class CredentialStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         metadata.create_all(engine)
-        self._cache: dict[str, Credential | None] = {}
+        # Lookups are cached briefly: a disabled credential stops working within CACHE_TTL_S in
+        # every worker process (each has its own cache), without a database read per request.
+        self._cache: dict[str, tuple[float, Credential | None]] = {}
 
     def add(self, role: Role, name: str, *, region: int | None = None, credit_code: str | None = None,
             holder_id_number: str | None = None, officer_address: str | None = None,
@@ -95,8 +98,10 @@ class CredentialStore:
 
     def lookup(self, token: str) -> Credential | None:
         h = token_hash(token)
-        if h in self._cache:
-            return self._cache[h]
+        hit = self._cache.get(h)
+        now = time.monotonic()
+        if hit is not None and now - hit[0] < CACHE_TTL_S:
+            return hit[1]
         with self.engine.connect() as c:
             row = c.execute(select(credentials).where(credentials.c.token_hash == h)).first()
         cred = None
@@ -105,7 +110,7 @@ class CredentialStore:
                               row.officer_address)
         if len(self._cache) > 10_000:
             self._cache.clear()
-        self._cache[h] = cred
+        self._cache[h] = (now, cred)
         return cred
 
     def all(self) -> list[Credential]:
