@@ -129,6 +129,9 @@ class World:
     memos: dict[str, Any] = field(default_factory=dict)
     _seed: int = 0
 
+    def __repr__(self) -> str:  # hypothesis prints its arguments; the world is not one to print
+        return f"World(node={self.node.url}, departments={sorted(self.departments)})"
+
     # ------------------------------------------------------------------ set-up
 
     @classmethod
