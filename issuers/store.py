@@ -27,9 +27,11 @@ the deployment should not run, but might by mistake) cannot corrupt the outbox.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
@@ -130,6 +132,7 @@ status_changes = Table(
 )  # fmt: skip
 
 _IN_CHUNK: Final[int] = 500  # bound parameters per IN (...) list: far below every backend's limit
+WRITE_OPTION: Final[str] = "huren_write"  # execution option: this transaction will write
 
 
 class BatchState(StrEnum):
@@ -264,6 +267,8 @@ def make_engine(url: str) -> Engine:
     Why BEGIN IMMEDIATE: with SQLite's default deferred transactions, a transaction that reads
     and then writes fails at once (SQLITE_BUSY, no waiting) when another connection wrote in
     between; taking the write lock at BEGIN makes writers queue on busy_timeout instead.
+    Only connections marked as writers (`WRITE_OPTION`, see `CertificateStore._write`) take
+    it; reads stay deferred, so in WAL mode they never wait for a writer.
     `postgresql://` URLs get the psycopg 3 driver this project installs.
     """
     if url.startswith("postgresql://") or url.startswith("postgres://"):
@@ -284,7 +289,7 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(conn):  # type: ignore[no-untyped-def]
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "BEGIN")
 
     return engine
 
@@ -298,9 +303,18 @@ class CertificateStore:
         self._postgres = self.engine.dialect.name == "postgresql"
         metadata.create_all(self.engine)
         self._trees: OrderedDict[int, StandardMerkleTree] = OrderedDict()
+        self._trees_lock = threading.Lock()
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A write transaction (BEGIN IMMEDIATE on SQLite); commits on success, rolls back on error."""
+        with self.engine.connect() as c:
+            c = c.execution_options(**{WRITE_OPTION: True})
+            with c.begin():
+                yield c
 
     # ------------------------------------------------------------------ acceptance
 
@@ -336,7 +350,7 @@ class CertificateStore:
     def _add(self, rows: Sequence[PreparedCertificate], accepted_at: float, all_or_nothing: bool) -> AddResult:
         ids = [r.cert_id for r in rows]
         try:
-            with self.engine.begin() as c:
+            with self._write() as c:
                 outcomes, fresh = self._classify(c, rows, accepted_at)
                 if all_or_nothing and AddOutcome.CONFLICT in outcomes:
                     raise _Abandon(AddResult(ids, [AddOutcome.NOT_WRITTEN if o is AddOutcome.INSERTED else o
@@ -429,12 +443,14 @@ class CertificateStore:
 
         The tree (OZ StandardMerkleTree) sorts its leaves, so member order does not matter.
         """
-        tree = self._trees.get(batch_id)
+        with self._trees_lock:
+            tree = self._trees.get(batch_id)
         if tree is None:
             tree = StandardMerkleTree.of([root for _, root in self.members(batch_id)])
-            self._trees[batch_id] = tree
-            while len(self._trees) > 64:
-                self._trees.popitem(last=False)
+            with self._trees_lock:
+                self._trees[batch_id] = tree
+                while len(self._trees) > 64:
+                    self._trees.popitem(last=False)
         return tree
 
     def certificate_ids(self, issuer_code: str | None = None) -> list[str]:
@@ -484,7 +500,7 @@ class CertificateStore:
         unbatched = (certificates.c.issuer_code == issuer_code) & certificates.c.batch_id.is_(None)
         groups = (select(certificates.c.type_code, func.count(), func.min(certificates.c.accepted_at))
                   .where(unbatched).group_by(certificates.c.type_code).order_by(certificates.c.type_code))  # fmt: skip
-        with self.engine.begin() as c:
+        with self._write() as c:
             due = [t for t, n, oldest in c.execute(groups) if force or n >= size or oldest <= cutoff]
             if not due:
                 return None
@@ -538,7 +554,7 @@ class CertificateStore:
 
     def _transition(self, batch_id: int, expected: Sequence[BatchState], **values: Any) -> bool:
         values.setdefault("updated_at", time.time())
-        with self.engine.begin() as c:
+        with self._write() as c:
             res = c.execute(
                 update(batches)
                 .where(batches.c.id == batch_id, batches.c.state.in_([s.value for s in expected]))
@@ -574,7 +590,7 @@ class CertificateStore:
 
     def note_failure(self, batch_id: int, error: str, retry_at: float) -> None:
         """Record why a step failed and when to try again (state unchanged)."""
-        with self.engine.begin() as c:
+        with self._write() as c:
             c.execute(update(batches).where(batches.c.id == batch_id).values(
                 attempts=batches.c.attempts + 1, last_error=error[:2000], next_attempt_at=retry_at,
                 updated_at=time.time()))
@@ -582,7 +598,7 @@ class CertificateStore:
     # ------------------------------------------------------------------ status changes
 
     def record_status_change(self, change: StatusChange) -> None:
-        with self.engine.begin() as c:
+        with self._write() as c:
             c.execute(insert(status_changes).values(
                 cert_id=change.cert_id, action=change.action, reason=change.reason, note=change.note,
                 tx_hash=change.tx_hash, block_number=change.block_number, at=change.at))

@@ -1,0 +1,163 @@
+"""Issuance benchmark: certificates end to end, from submitted JSON to a confirmed anchor.
+
+    .venv/bin/python -m bench.issue            # 20,000 certificates
+    .venv/bin/python -m bench.issue --quick    # 2,000 certificates
+
+What is timed, per certificate: validation (`validate_certificate`: JSON Schema, GB 11643,
+GB 32100, GB/T 2260, GB/T 36904, cross-field checks), completion with the department's
+issuer block, per-field 128-bit salts, leaves and document root, the EIP-712 signature,
+AES-GCM sealing of the sensitive fields, the commit to the store (a SQLite file, WAL) —
+that commit is the acceptance — then batch closing, the anchor transactions and their
+receipts on a local anvil (one block per transaction; confirmations = 1, as on a QBFT chain
+with immediate finality). The clock stops when the last batch is final in the store.
+
+Not timed: generating the sample documents (they stand for what a department submits),
+starting anvil and deploying the contracts.
+
+Validation and sealing run in `--workers` processes (default: one per core), the store
+commits in the parent, the anchoring worker runs in a thread beside it: the same code paths
+as `IssuerService.issue_many` and `AnchorWorker` in production. Last line:
+`issue certs_per_s=<x> gas_per_cert=<y> n=<n>`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import statistics
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from bench.machine import describe
+from issuers.anchoring import AnchorPolicy, AnchorWorker
+from issuers.catalogue import default_catalogue
+from issuers.chain_link import ChainLink
+from issuers.field_cipher import FieldCipher, new_field_key
+from issuers.intake import Department, IntakeSpec
+from issuers.model import Issuer
+from issuers.samples import TYPE_CODES, sample_document, sample_issuer
+from issuers.service import IssuerService
+from issuers.store import CertificateStore
+from ledger.anvil import start_anvil
+from ledger.devnet import start_devnet
+
+BJ = 110000
+#: The department's types, most issued first. A department issues mostly one type (a 市场监督管理局:
+#: business licences); `--types 4` spreads the load over four, which splits batches four ways.
+TYPES = (TYPE_CODES["business_licence"], TYPE_CODES["resident_id_card"], TYPE_CODES["driving_licence"],
+         TYPE_CODES["degree"])  # fmt: skip
+
+
+def _documents(args: tuple[int, int, Issuer, tuple[str, ...]]) -> list[dict[str, Any]]:
+    start, count, issuer, types = args
+    return [sample_document(types[i % len(types)], 7_000_000 + i, issuer=issuer) for i in range(start, start + count)]
+
+
+def generate(n: int, issuer: Issuer, workers: int, types: tuple[str, ...]) -> list[dict[str, Any]]:
+    chunk = 500
+    jobs = [(s, min(chunk, n - s), issuer, types) for s in range(0, n, chunk)]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return [doc for part in pool.map(_documents, jobs) for doc in part]
+
+
+def stage_profile(spec: IntakeSpec, docs: list[dict[str, Any]]) -> dict[str, float]:
+    """Single-core microseconds per certificate for each stage (on a sample), to show where time goes."""
+    intake = spec.build()
+    out: dict[str, list[float]] = {"validate": [], "salt+root+sign": [], "encrypt+layout": []}
+    for doc in docs:
+        t0 = time.perf_counter()
+        cert = intake.validate(doc)
+        t1 = time.perf_counter()
+        sealed = intake.sealer.seal(cert)
+        t2 = time.perf_counter()
+        intake.row(sealed, intake.cipher.fingerprint(b""))
+        t3 = time.perf_counter()
+        out["validate"].append(t1 - t0)
+        out["salt+root+sign"].append(t2 - t1)
+        out["encrypt+layout"].append(t3 - t2)
+    return {k: statistics.median(v) * 1e6 for k, v in out.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="2,000 certificates instead of 20,000")
+    parser.add_argument("-n", type=int, default=None)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--types", type=int, default=1, choices=range(1, len(TYPES) + 1),
+                        help="certificate types issued (batches are per type: more types, smaller batches)")
+    parser.add_argument("--batch-size", type=int, default=1024)
+    parser.add_argument("--chunk", type=int, default=128, help="certificates per worker task and per commit")
+    parser.add_argument("--db", default=None, help="store URL (default: a fresh SQLite file)")
+    args = parser.parse_args()
+    n = args.n or (2_000 if args.quick else 20_000)
+
+    print(describe())
+    print("load average before the run (1/5/15 min): " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    node = start_anvil()
+    tmp = Path(tempfile.mkdtemp(prefix="huren-bench-issue-"))
+    try:
+        net = start_devnet(node)
+        catalogue = default_catalogue()
+        for code in TYPES:
+            net.define_type(code, catalogue[code].name, catalogue[code].schema_hash)
+        template = sample_issuer(TYPES[0], "110105")
+        account = net.new_account()
+        net.register_issuer(BJ, template.credit_code, template.name, [account.address], list(TYPES))
+        department = Department(template.credit_code, template.region, template.name)
+        issuer = Issuer(template.credit_code, template.region, template.name, account.address)
+        chain = ChainLink(net.rpc, net.manifest, net.abis, account)
+        field_key = new_field_key()
+        spec = IntakeSpec(department, bytes(account.key), chain.domain, field_key)
+        db_url = args.db or f"sqlite:///{tmp / 'issuer.sqlite'}"
+        store = CertificateStore(db_url, FieldCipher.from_key_text(field_key))
+        service = IssuerService(store, spec, chain, workers=args.workers, parallel_threshold=1)
+        policy = AnchorPolicy(batch_size=args.batch_size, batch_max_age=2.0, confirmations=1, poll_interval=0.05)
+        worker = AnchorWorker(store, chain, department.credit_code, policy)
+
+        t = time.perf_counter()
+        types = TYPES[: args.types]
+        docs = generate(n, issuer, args.workers, types)
+        print(f"generated {n} sample documents ({len(types)} type(s)) in {time.perf_counter() - t:.1f} s (not timed)")
+        profile = stage_profile(spec, docs[:400])
+        service.issue_many(docs[:64])  # start the worker processes (not timed); these 64 are not counted
+        worker.drain(60)
+        first_block = net.rpc.block_number() + 1
+
+        t0 = time.perf_counter()
+        worker.start()
+        result = service.issue_many(docs[64:], chunk=args.chunk)
+        t_accepted = time.perf_counter()
+        worker.stop()
+        assert worker.drain(600), "anchoring did not finish"
+        t_final = time.perf_counter()
+
+        counted = n - 64
+        assert len(result.accepted) == counted and not result.rejected, (len(result.accepted), result.rejected[:3])
+        batches = [b for b in store.batches() if b.block_number is not None and b.block_number >= first_block]
+        assert sum(b.cert_count for b in batches) == counted
+        receipts = net.rpc.batch([("eth_getTransactionReceipt", ["0x" + b.tx_hash.hex()]) for b in batches
+                                  if b.tx_hash])  # fmt: skip
+        gas = sum(int(str(r["gasUsed"]), 16) for r in receipts if isinstance(r, dict))
+        elapsed = t_final - t0
+        rate = counted / elapsed
+        print(f"store: {db_url.split(':', 1)[0]}; workers: {args.workers} processes; batch size {args.batch_size}, "
+              f"max age {policy.batch_max_age:g} s; types: {', '.join(catalogue[t].name for t in types)}")
+        print("single-core stage medians (us/cert): " + ", ".join(f"{k} {v:.0f}" for k, v in profile.items()))
+        print(f"accepted {counted} certificates in {t_accepted - t0:.2f} s ({counted / (t_accepted - t0):.0f}/s); "
+              f"all anchored and final after {elapsed:.2f} s")
+        print(f"{len(batches)} anchor transactions, {gas} gas in total, "
+              f"{gas / len(batches):.0f} gas per batch, {gas / counted:.1f} gas per certificate")
+        print("load average after the run (1/5/15 min): " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+        print(f"issue certs_per_s={rate:.0f} gas_per_cert={gas / counted:.1f} n={counted}")
+        service.close()
+        store.close()
+    finally:
+        node.stop()
+
+
+if __name__ == "__main__":
+    main()
