@@ -111,6 +111,17 @@ def seed(node: Anvil, workdir: Path, *, db_url: str | None = None, kdf_iteration
     net.fund([operator.address])
     save_keystore(workdir / "keystores" / "log-operator.json", bytes(operator.key), passphrase,
                   iterations=kdf_iterations)
+    # The keys of the two officers per region who get page credentials (below), in encrypted
+    # keystores, so the region-officer page can sign proposals and approvals for them
+    # (api/pages/officers.py); the listing maps an officer's address to its keystore.
+    officers = []
+    for region, senders in net.officers.items():
+        for i, sender in enumerate(senders[:2]):
+            ks = workdir / "keystores" / f"officer-{region}-{i + 1}.json"
+            save_keystore(ks, bytes(sender.account.key), passphrase, iterations=kdf_iterations)
+            officers.append({"address": sender.address, "region": region, "keystore": str(ks)})
+    officers_file = workdir / "officers.json"
+    officers_file.write_text(json.dumps(officers, indent=2))
     manifest_path = workdir / "manifest.json"
     net.manifest.save(manifest_path)
     departments_file = workdir / "departments.json"
@@ -122,6 +133,7 @@ def seed(node: Anvil, workdir: Path, *, db_url: str | None = None, kdf_iteration
         "HUREN_DB_URL": db_url,
         "HUREN_INDEX_DB_URL": f"sqlite:///{workdir / 'index.sqlite'}",
         "HUREN_DEPARTMENTS_FILE": str(departments_file),
+        "HUREN_OFFICERS_FILE": str(officers_file),
         "HUREN_PASSPHRASE_FILE": str(pass_file),
         "HUREN_LOG_OPERATOR_KEYSTORE": str(workdir / "keystores" / "log-operator.json"),
         "HUREN_CONFIRMATIONS": str(confirmations),
@@ -137,6 +149,9 @@ def seed(node: Anvil, workdir: Path, *, db_url: str | None = None, kdf_iteration
         officer = net.officers[region][0]
         _, world.tokens[f"officer-{region}"] = creds.add("officer", f"{REGION_NAMES[region]}地区管理员",
                                                          region=region, officer_address=officer.address)
+        second = net.officers[region][1]  # 双人双锁: a second officer to approve the first one's proposals
+        _, world.tokens[f"officer2-{region}"] = creds.add("officer", f"{REGION_NAMES[region]}地区管理员（二）",
+                                                          region=region, officer_address=second.address)
     return world
 
 

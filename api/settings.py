@@ -39,6 +39,7 @@ class Settings:
     presentation_ttl_s: int = 300
     public_base_url: str = "http://127.0.0.1:8000"
     departments_file: Path | None = None  # JSON list of departments served here (api/departments.py)
+    officers_file: Path | None = None  # JSON list of region officers' keystores for the officer pages
     passphrase_file: Path | None = None  # passphrase for the keystores in keystore_dir
     field_key_file: Path | None = None  # key encrypting sensitive certificate fields at rest
     log_operator_keystore: Path | None = None  # key that anchors the verification log head
