@@ -64,6 +64,12 @@ def generate(n: int, issuer: Issuer, workers: int, types: tuple[str, ...]) -> li
         return [doc for part in pool.map(_documents, jobs) for doc in part]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def stage_profile(spec: IntakeSpec, docs: list[dict[str, Any]]) -> dict[str, float]:
     """Single-core microseconds per certificate for each stage (on a sample), to show where time goes."""
     intake = spec.build()
@@ -127,6 +133,9 @@ def main() -> None:
         worker.drain(60)
         first_block = net.rpc.block_number() + 1
 
+        pids = {"this process": os.getpid(), "anvil": node.process.pid,
+                **{f"worker {i}": p.pid for i, p in enumerate(service._pool._processes.values())}}  # type: ignore[union-attr]
+        cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
         t0 = time.perf_counter()
         worker.start()
         result = service.issue_many(docs[64:], chunk=args.chunk)
@@ -134,6 +143,7 @@ def main() -> None:
         worker.stop()
         assert worker.drain(600), "anchoring did not finish"
         t_final = time.perf_counter()
+        cpu = {name: cpu_seconds(pid) - cpu0[name] for name, pid in pids.items()}
 
         counted = n - 64
         assert len(result.accepted) == counted and not result.rejected, (len(result.accepted), result.rejected[:3])
@@ -149,6 +159,10 @@ def main() -> None:
         print("single-core stage medians (us/cert): " + ", ".join(f"{k} {v:.0f}" for k, v in profile.items()))
         print(f"accepted {counted} certificates in {t_accepted - t0:.2f} s ({counted / (t_accepted - t0):.0f}/s); "
               f"all anchored and final after {elapsed:.2f} s")
+        cpu_total = sum(cpu.values())
+        print("CPU used in the timed part: " + ", ".join(f"{k} {v:.1f} s" for k, v in cpu.items())
+              + f"; {cpu_total / counted * 1e6:.0f} us CPU per certificate -> on {os.cpu_count()} idle cores at most "
+              f"{(os.cpu_count() or 1) * counted / cpu_total:.0f} certificates/s (wall-clock figure is below)")
         print(f"{len(batches)} anchor transactions, {gas} gas in total, "
               f"{gas / len(batches):.0f} gas per batch, {gas / counted:.1f} gas per certificate")
         print("load average after the run (1/5/15 min): " + " ".join(f"{x:.2f}" for x in os.getloadavg()))

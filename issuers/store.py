@@ -500,6 +500,9 @@ class CertificateStore:
         unbatched = (certificates.c.issuer_code == issuer_code) & certificates.c.batch_id.is_(None)
         groups = (select(certificates.c.type_code, func.count(), func.min(certificates.c.accepted_at))
                   .where(unbatched).group_by(certificates.c.type_code).order_by(certificates.c.type_code))  # fmt: skip
+        with self.engine.connect() as c:  # a cheap read first: the worker polls this often
+            if not any(force or n >= size or oldest <= cutoff for _, n, oldest in c.execute(groups)):
+                return None
         with self._write() as c:
             due = [t for t, n, oldest in c.execute(groups) if force or n >= size or oldest <= cutoff]
             if not due:
