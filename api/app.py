@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api import pages
 from api.errors import install_error_handlers
 from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 from api.routes import health, issuer, registry, verify, wallet
@@ -48,4 +49,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(verify.router)
     app.include_router(issuer.router)
     app.include_router(wallet.router)
+    pages.install(app)  # web pages (api/pages/): zh-CN, server-rendered, assets served here
     return app
