@@ -193,3 +193,15 @@ def test_field_key_command_writes_a_private_key_file_and_never_overwrites(tmp_pa
     assert FieldCipher.from_key_text(key).key_id and key not in created.output
     again = CliRunner().invoke(issuer, ["field-key", str(path)])
     assert again.exit_code == 1 and path.read_text().strip() == key
+
+
+def test_issue_and_show_work_while_no_chain_node_answers(dept, env, tmp_path):
+    from ledger.anvil import free_port
+
+    offline = {**env, "HUREN_RPC_URLS": f"http://127.0.0.1:{free_port()}"}
+    doc = dept.documents(1)[0]
+    issued = run(offline, "issue", str(_json_file(tmp_path / "c.json", doc)))
+    assert issued.exit_code == 0 and f"已受理：{doc['id']}" in issued.output
+    shown = run(offline, "show", doc["id"])
+    assert shown.exit_code == 0
+    assert "上链进度：待组批" in shown.output and "链上状态：暂不可查" in shown.output
