@@ -8,9 +8,12 @@ are shared through the database.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
 
 from api.auditlog import LogAnchorer, LogWriter, VerificationLog, record_for
 from api.credentials import Credential, CredentialStore
@@ -99,11 +102,37 @@ class Runtime:
         self.rpc.close()
 
 
+def claim_index_db(url: str) -> tuple[str, IO[bytes] | None]:
+    """A SQLite index file of this worker's own: uvicorn workers share the environment, and two
+    indexers writing one journal collide (DESIGN: each worker has its own read model).
+
+    Worker slots are `index.sqlite`, `index-1.sqlite`, ...: each process takes the first whose
+    lock file it can lock (the OS releases it when the process dies), so a restarted worker
+    reuses a slot and its index instead of syncing a new one. Other URLs are returned as given.
+    Returns the URL and the open lock file (keep it open for the life of the process).
+    """
+    if not url.startswith("sqlite:///") or url.endswith(":memory:"):
+        return url, None
+    path = Path(url[len("sqlite:///"):])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for slot in range(256):
+        candidate = path if slot == 0 else path.with_name(f"{path.stem}-{slot}{path.suffix}")
+        lock = open(candidate.with_name(candidate.name + ".lock"), "wb")  # noqa: SIM115 (held for the process)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+            continue
+        return f"sqlite:///{candidate}", lock
+    raise RuntimeError(f"no free index slot next to {path} (256 workers on one host?)")
+
+
 def build_runtime(settings: Settings) -> Runtime:
     manifest = Manifest.load(settings.manifest)
     abis = load_abis()
     rpc = RpcClient(settings.rpc_urls)
-    indexer = Indexer(rpc, manifest, abis, st.IndexStore(st.make_engine(settings.index_db_url)))
+    index_url, index_lock = claim_index_db(settings.index_db_url)
+    indexer = Indexer(rpc, manifest, abis, st.IndexStore(st.make_engine(index_url)))
     engine = st.make_engine(settings.db_url)
     log = VerificationLog(engine)
     policy = AnchorPolicy(batch_size=settings.batch_size, batch_max_age=settings.batch_age_s,
@@ -129,4 +158,5 @@ def build_runtime(settings: Settings) -> Runtime:
         holdings=Holdings(engine),
         departments=departments,
         log_anchorer=anchorer,
+        extras={"index_lock": index_lock} if index_lock is not None else {},
     )
