@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from json.encoder import encode_basestring as _encode_str  # type: ignore[attr-defined]
 from typing import Final
 
 import rfc8785
@@ -43,7 +44,15 @@ def canonicalize(value: object) -> bytes:
     """
     # Fast path for the common scalar field values: nothing to normalise or walk.
     kind = type(value)
-    if kind is str or kind is bool or value is None:
+    if kind is str:
+        # The C string encoder of `json` escapes exactly as RFC 8785 does (quote, backslash,
+        # \b \f \n \r \t, other controls as lower-case \u00xx, the rest as UTF-8) and is ~10x
+        # faster; a lone surrogate fails the UTF-8 step and gets rfc8785's refusal instead.
+        try:
+            return _encode_str(value).encode("utf-8")  # type: ignore[no-any-return]
+        except UnicodeEncodeError:
+            return _dumps(value, "$")
+    if kind is bool or value is None:
         return _dumps(value, "$")
     return _dumps(_normalise(value, "$", 0), "$")
 

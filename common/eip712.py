@@ -17,7 +17,7 @@ cross-checks both against eth_account's `encode_typed_data`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Final
 
 from coincurve import PrivateKey, PublicKey
@@ -61,6 +61,12 @@ def to_checksum_address(address: bytes | str) -> str:
         if len(address) != 20:
             raise ValueError(f"an address is 20 bytes, got {len(address)}")
         hex_part = bytes(address).hex()
+    return _checksummed(hex_part)
+
+
+@lru_cache(maxsize=8192)  # the same issuer keys come back in every verification of their certificates
+def _checksummed(hex_part: str) -> str:
+    """EIP-55 of 40 lower-case hex digits."""
     digest = keccak_256(hex_part.encode("ascii")).hexdigest()[:40]
     return "0x" + "".join(c.upper() if d in "89abcdef" else c for c, d in zip(hex_part, digest, strict=True))
 
