@@ -153,6 +153,7 @@
     video.srcObject = stream;
     try { await video.play(); } catch (e) { /* muted inline video plays without a gesture */ }
     running = true;
+    document.body.classList.add("camera-on");
     toggle.hidden = false;
     toggle.textContent = "暂停摄像头";
     say("请将出示码对准摄像头");
@@ -161,6 +162,7 @@
 
   function stop() {
     running = false;
+    document.body.classList.remove("camera-on");
     if (stream) stream.getTracks().forEach((t) => t.stop());
     stream = null;
     video.srcObject = null;
