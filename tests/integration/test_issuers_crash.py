@@ -70,8 +70,9 @@ def _wait_for(out: Path, word: str, process: subprocess.Popen[bytes], timeout: f
 def _accepted_lines(outputs: list[Path]) -> set[str]:
     ids: set[str] = set()
     for out in outputs:
-        for line in out.read_text(errors="replace").splitlines():
-            if line.startswith("accepted "):
+        for line in out.read_text(errors="replace").splitlines(keepends=True):
+            # A SIGKILL can cut the last write short: only whole lines count as reported.
+            if line.startswith("accepted ") and line.endswith("\n"):
                 ids.add(line.split(" ", 1)[1].strip())
     return ids
 
