@@ -49,7 +49,11 @@ def signin(request: Request, token: str = Form(""), csrf: str = Form(""), next: 
     if error is not None or cred is None:
         return render(request, "signin.html", {"title": "登录", "next": safe_next(next, ""), "error": error},
                       status=400 if wait <= 0 else 429)
-    sid = ss.sessions(request).create(cred)
+    store = ss.sessions(request)
+    old = request.cookies.get(ss.SESSION_COOKIE)
+    if old:
+        store.end(old)  # signing in as someone else ends the previous session, not just hides it
+    sid = store.create(cred)
     home = HOME_OF.get(cred.role, "/pages/")
     target = safe_next(next, home)
     if target in HOME_OF.values() and target != home:

@@ -146,7 +146,7 @@ def set_elder(page: Any, stack: Stack, on: bool) -> None:
     pressed = page.get_attribute("#elder-form button", "aria-pressed") == "true"
     if pressed != on:
         page.click("#elder-form button")
-        page.wait_for_function(f"document.documentElement.classList.contains('elder') === {str(on).lower()}")
+        page.wait_for_function(f"() => document.documentElement.classList.contains('elder') === {str(on).lower()}")
 
 
 def shot(page: Any, out: Path, name: str, full_page: bool = True) -> Path:

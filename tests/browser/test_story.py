@@ -39,7 +39,11 @@ def fill_issue_form(page: Any, doc: dict[str, Any], serial: str) -> None:
     page.select_option('[name="holder.idType"]', doc["holder"]["idType"])
     page.fill('[name="holder.idNumber"]', doc["holder"]["idNumber"])
     for key, value in doc["claims"].items():
-        page.fill(f'[name="claims.{key}"]', str(value))
+        field = page.locator(f'[name="claims.{key}"]')
+        if field.evaluate("el => el.tagName") == "SELECT":
+            field.select_option(str(value))
+        else:
+            field.fill(str(value))
 
 
 def wait_verdict(page: Any, timeout_ms: int = 20_000) -> str:
