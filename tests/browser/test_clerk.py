@@ -82,7 +82,8 @@ def test_bad_photos_give_chinese_messages(stack: Stack, open_page: Any, tmp_path
     blank.write_bytes(buf.getvalue())
     page.set_input_files("#image", str(blank))
     page.click("#upload-form button[type=submit]")
-    page.wait_for_function("() => document.getElementById('verdict-headline').textContent.includes('没有找到可识别的二维码')")
+    page.wait_for_function(
+        "() => document.getElementById('verdict-headline').textContent.includes('没有找到可识别的二维码')")
     assert "请让二维码完整、清晰地出现在画面中" in page.inner_text("#result")
     page.click("#upload-form button[type=submit]")  # no file chosen
     assert "请先选择一张含二维码的照片" in page.inner_text("#form-message")

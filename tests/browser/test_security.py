@@ -48,7 +48,8 @@ def test_missing_session_goes_to_sign_in_and_back(stack: Stack, open_page: Any) 
 
 def test_wrong_role_gets_a_chinese_403_page(stack: Stack, open_page: Any) -> None:
     page = open_page("verifier-310000")
-    for path, wanted in (("/pages/department", "发证部门"), ("/pages/wallet", "持证人"), ("/pages/officer", "地区管理员")):
+    wrong = (("/pages/department", "发证部门"), ("/pages/wallet", "持证人"), ("/pages/officer", "地区管理员"))
+    for path, wanted in wrong:
         response = page.goto(stack.base_url + path)
         assert response is not None and response.status == 403
         text = page.inner_text("main")
