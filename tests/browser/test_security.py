@@ -117,3 +117,22 @@ def test_titles_and_urls_carry_no_personal_data(stack: Stack, open_page: Any, va
         assert not any(value in url for url in recorder.seen), value
     sign_in(page, stack, "verifier-130000")  # switching user needs no sign-out: a new session replaces it
     assert page.url.endswith("/pages/clerk")
+
+
+def test_every_request_stays_on_the_app_host(stack: Stack, open_page: Any, recorder: Recorder) -> None:
+    """Every page, every asset (styles, scripts, the WebAssembly QR decoder) from the app itself."""
+    public = open_page()
+    for path in ("/pages/", "/pages/signin", "/pages/registry"):
+        public.goto(stack.base_url + path)
+    for handle, path in (("bj-amr", "/pages/department"), ("officer-130000", "/pages/officer"),
+                         ("verifier-130000", "/pages/clerk")):
+        page = open_page(handle)
+        page.goto(stack.base_url + path)
+        page.wait_for_load_state("networkidle")
+    decoder = [u for u in recorder.seen if "/pages/vendor/zbar/" in u]
+    assert any(u.endswith("/zbar/index.js") for u in decoder) and any(u.endswith("/zbar.wasm") for u in decoder), \
+        decoder
+    wasm = public.request.get(stack.base_url + "/pages/vendor/zbar/zbar.wasm")
+    assert wasm.status == 200 and wasm.headers["content-type"] == "application/wasm"
+    assert public.request.get(stack.base_url + "/pages/vendor/../../pyproject.toml").status == 404
+    assert not recorder.foreign()  # (the fixture checks this after every test too)

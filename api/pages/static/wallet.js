@@ -29,8 +29,9 @@
   let paused = false;
   let refreshing = false;
   let failures = 0;
-  // Correct for a wrong phone clock: the page's code was made "now" by the server.
-  const skew = Date.now() / 1000 - Number(panel.dataset.created);
+  // Correct for a wrong phone clock: each code was made "now" by the server, so the difference
+  // between the phone's clock and a code's creation time, taken when it arrives, is the skew.
+  let skew = Date.now() / 1000 - Number(panel.dataset.created);
   const now = () => Date.now() / 1000 - (Math.abs(skew) > 5 ? skew : 0);
   const lead = () => Math.max(30, Math.round(ttl / 10));
 
@@ -38,6 +39,7 @@
     img.src = data.qr;
     img.classList.remove("stale");
     expires = data.expires_at;
+    skew = Date.now() / 1000 - data.created_at;
     ttl = data.expires_at - data.created_at;
     document.getElementById("created-text").textContent = data.created_text;
     document.getElementById("expires-text").textContent = data.expires_text;
