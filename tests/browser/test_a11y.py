@@ -29,8 +29,9 @@ TARGETS = """() => {
     const style = getComputedStyle(el);
     if (r.width <= 2 || r.height <= 2 || style.visibility === "hidden" || r.right < 0) continue;
     if (el.closest("[hidden], details:not([open]) > :not(summary)")) continue;
-    if (r.width < 59.5 || r.height < 59.5)
-      out.push(`${el.tagName} "${(el.textContent || el.name || "").trim().slice(0, 20)}" ${r.width.toFixed(0)}x${r.height.toFixed(0)}`);
+    const name = (el.textContent || el.name || "").trim().slice(0, 20);
+    const size = `${r.width.toFixed(0)}x${r.height.toFixed(0)}`;
+    if (r.width < 59.5 || r.height < 59.5) out.push(`${el.tagName} "${name}" ${size}`);
   }
   return out;
 }"""
