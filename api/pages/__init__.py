@@ -42,3 +42,4 @@ def install(app: FastAPI) -> None:
         app.include_router(module.router)
     app.include_router(vendor_router)
     app.mount("/pages/static", StaticFiles(directory=STATIC_DIR), name="pages-static")
+    app.include_router(views_auth.fallback)  # last: an unknown page is a Chinese page too, not JSON

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from api.pages import sessions as ss
-from api.pages.common import HOME_OF, PageRoute, render, require_csrf, safe_next, wants_fragment
+from api.pages.common import HOME_OF, PageError, PageRoute, render, require_csrf, safe_next, wants_fragment
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -72,6 +72,15 @@ def signout(request: Request, csrf: str = Form("")) -> Response:
     response = RedirectResponse("/pages/signin?out=1", status_code=303)
     ss.clear_session_cookie(request, response)
     return response
+
+
+fallback = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+
+@fallback.get("/pages/{rest:path}")
+def not_found(request: Request, rest: str) -> Response:
+    raise PageError(404, "找不到这个页面", "您要找的页面不存在，可能是网址抄错了，或页面已经移动。",
+                    "请从首页进入。")
 
 
 @router.post("/pages/prefs/elder")

@@ -136,3 +136,11 @@ def test_every_request_stays_on_the_app_host(stack: Stack, open_page: Any, recor
     assert wasm.status == 200 and wasm.headers["content-type"] == "application/wasm"
     assert public.request.get(stack.base_url + "/pages/vendor/../../pyproject.toml").status == 404
     assert not recorder.foreign()  # (the fixture checks this after every test too)
+
+
+def test_unknown_page_is_a_chinese_page(stack: Stack, open_page: Any) -> None:
+    page = open_page()
+    response = page.goto(stack.base_url + "/pages/no-such-page")
+    assert response is not None and response.status == 404
+    assert page.inner_text("h1") == "找不到这个页面"
+    assert page.request.get(stack.base_url + "/pages/static/site.css").status == 200
