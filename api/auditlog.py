@@ -65,6 +65,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    bindparam,
     insert,
     or_,
     select,
@@ -360,6 +361,13 @@ class LogBroken(LedgerError):
 
 _T = TypeVar("_T")
 
+# The append's statements, built once: building them per append (and SQLAlchemy computing their
+# cache keys) cost more than the rest of a one-entry transaction (1.0 -> 0.45 ms per append).
+_HEAD_FOR_UPDATE = select(head_table).where(head_table.c.id == 1).with_for_update()
+_INSERT_ENTRIES = insert(entries_table)
+_UPDATE_HEAD = (update(head_table).where(head_table.c.id == 1)
+                .values(seq=bindparam("new_seq"), entry_hash=bindparam("new_hash"), time_ms=bindparam("new_time")))
+
 
 class VerificationLog:
     """The hash-chained log in SQL (SQLite or PostgreSQL, chosen by the engine's URL)."""
@@ -420,7 +428,7 @@ class VerificationLog:
 
     @staticmethod
     def _locked_head(conn: Connection) -> LogHead:
-        row = conn.execute(select(head_table).where(head_table.c.id == 1).with_for_update()).first()
+        row = conn.execute(_HEAD_FOR_UPDATE).first()
         if row is None:
             raise LedgerError("核验日志的头记录不存在，拒绝追加 / the verification log's head record is missing "
                               "(deleted?): refusing to append (run verify-log)")
@@ -470,7 +478,7 @@ class VerificationLog:
                                     r.purpose, r.nonce, prev, h))
                 prev = h
             try:
-                conn.execute(insert(entries_table), [
+                conn.execute(_INSERT_ENTRIES, [
                     {"seq": e.seq, "time_ms": e.at_ms, "credential_id": e.credential_id, "region": e.region,
                      "certificate_hash": e.certificate_hash, "verdict": e.verdict, "purpose": e.purpose,
                      "nonce": e.nonce, "prev_hash": e.prev_hash, "entry_hash": e.entry_hash}
@@ -482,8 +490,7 @@ class VerificationLog:
                     f"the log's head record (seq {head.seq}) is behind the stored entries; the log may have been "
                     "tampered with: refusing to append (run verify-log)"
                 ) from None
-            conn.execute(update(head_table).where(head_table.c.id == 1)
-                         .values(seq=seq, entry_hash=prev, time_ms=out[-1].at_ms))
+            conn.execute(_UPDATE_HEAD, {"new_seq": seq, "new_hash": prev, "new_time": out[-1].at_ms})
             return out
 
         return self._serialised(write)
