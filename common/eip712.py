@@ -17,17 +17,19 @@ cross-checks both against eth_account's `encode_typed_data`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Final
 
-from coincurve import PrivateKey, PublicKey
 from sha3 import keccak_256
+
+from common.ecdsa import SECP256K1_N, recover_digest, sign_digest, to_checksum_address
 
 __all__ = [
     "CERTIFICATE_ROOT_TYPEHASH",
     "DOMAIN_NAME",
     "DOMAIN_TYPEHASH",
     "DOMAIN_VERSION",
+    "SECP256K1_N",
     "Domain",
     "document_digest",
     "recover_signer",
@@ -43,32 +45,6 @@ DOMAIN_TYPEHASH: Final[bytes] = keccak_256(
 ).digest()
 CERTIFICATE_ROOT_TYPEHASH: Final[bytes] = keccak_256(b"CertificateRoot(bytes32 documentRoot)").digest()
 
-#: Order of the secp256k1 group. Signatures with s > N/2 are refused (EIP-2 / OZ ECDSA),
-#: so each (key, message) has exactly one accepted signature encoding.
-SECP256K1_N: Final[int] = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-_HALF_N: Final[int] = SECP256K1_N // 2
-_HEX: Final[frozenset[str]] = frozenset("0123456789abcdefABCDEF")
-
-
-def to_checksum_address(address: bytes | str) -> str:
-    """EIP-55 mixed-case form of a 20-byte address (bytes, or a hex string with or without 0x)."""
-    if isinstance(address, str):
-        hex_part = address[2:] if address[:2] in ("0x", "0X") else address
-        if len(hex_part) != 40 or not set(hex_part) <= _HEX:
-            raise ValueError(f"not a 20-byte hex address: {address!r}")
-        hex_part = hex_part.lower()
-    else:
-        if len(address) != 20:
-            raise ValueError(f"an address is 20 bytes, got {len(address)}")
-        hex_part = bytes(address).hex()
-    return _checksummed(hex_part)
-
-
-@lru_cache(maxsize=8192)  # the same issuer keys come back in every verification of their certificates
-def _checksummed(hex_part: str) -> str:
-    """EIP-55 of 40 lower-case hex digits."""
-    digest = keccak_256(hex_part.encode("ascii")).hexdigest()[:40]
-    return "0x" + "".join(c.upper() if d in "89abcdef" else c for c, d in zip(hex_part, digest, strict=True))
 
 
 @dataclass(frozen=True)
@@ -124,11 +100,7 @@ def sign_document_root(private_key: bytes, domain: Domain, document_root: bytes)
     Deterministic (RFC 6979), byte-identical to eth_account's `sign_message` on the same typed
     data. ValueError for a private key that is not 32 bytes or not a valid scalar.
     """
-    if type(private_key) is not bytes or len(private_key) != 32:
-        raise ValueError("a private key must be 32 bytes")
-    digest = document_digest(domain, document_root)
-    signature = PrivateKey(private_key).sign_recoverable(digest, hasher=None)  # r || s || recid
-    return signature[:64] + bytes((signature[64] + 27,))
+    return sign_digest(private_key, document_digest(domain, document_root))
 
 
 def recover_signer(domain: Domain, document_root: bytes, signature: bytes) -> str | None:
@@ -139,22 +111,6 @@ def recover_signer(domain: Domain, document_root: bytes, signature: bytes) -> st
     Note a well-formed signature over a *different* root recovers *some* address: callers
     must compare the result with the issuer's registered key.
     """
-    try:
-        if type(signature) is not bytes or len(signature) != 65:
-            return None
-        if type(document_root) is not bytes or len(document_root) != 32:
-            return None
-        v = signature[64]
-        if v != 27 and v != 28:
-            return None
-        r = int.from_bytes(signature[:32], "big")
-        s = int.from_bytes(signature[32:64], "big")
-        if not (0 < r < SECP256K1_N and 0 < s <= _HALF_N):
-            return None
-        digest = document_digest(domain, document_root)
-        public = PublicKey.from_signature_and_message(
-            signature[:64] + bytes((v - 27,)), digest, hasher=None
-        ).format(compressed=False)
-        return to_checksum_address(keccak_256(public[1:]).digest()[12:])
-    except (ValueError, TypeError, AttributeError):
+    if type(document_root) is not bytes or len(document_root) != 32:
         return None
+    return recover_digest(document_digest(domain, document_root), signature)
