@@ -107,3 +107,21 @@ def test_reference_url_works_once(stack: Stack, open_page: Any, valid_licence: d
     clerk.fill("#text", url)
     clerk.click("#paste-form button[type=submit]")
     clerk.wait_for_function("() => document.getElementById('verdict-headline').textContent.includes('已被使用过')")
+
+
+def test_printed_receipt_shows_the_log_entry(stack: Stack, open_page: Any, valid_licence: dict[str, Any],
+                                             output_dir: Path) -> None:
+    text = present_via_api(stack, valid_licence["holder"], valid_licence["cert_id"], "打印回执")
+    page = open_page("verifier-120000")
+    page.fill("#text", text)
+    page.click("#paste-form button[type=submit]")
+    page.wait_for_selector("#receipt-h")
+    receipt = page.inner_text(".receipt")
+    assert "核验日志序号" in receipt and "日志条目哈希" in receipt and "打印回执" in receipt
+    # What 打印核验回执 prints: the headline and the receipt, not the scanner or the reasons.
+    page.evaluate("document.body.classList.add('printing-receipt')")
+    page.emulate_media(media="print")
+    assert page.locator(".receipt").is_visible() and page.locator("#verdict-headline").is_visible()
+    assert not page.locator(".scanner").is_visible() and not page.locator(".checks").is_visible()
+    assert not page.locator("header.site").is_visible()
+    page.pdf(path=str(output_dir / "clerk-receipt.pdf"))

@@ -32,7 +32,11 @@
 
   function wire() {
     const print = result.querySelector(".js-print");
-    if (print) print.addEventListener("click", () => window.print());
+    if (print) print.addEventListener("click", () => {
+      // The receipt alone: the verdict headline and the 核验回执 block (see site.css, @media print).
+      document.body.classList.add("printing-receipt");
+      window.print();
+    });
     const clear = result.querySelector(".js-clear");
     if (clear) clear.addEventListener("click", () => {
       result.innerHTML = "";
@@ -40,6 +44,7 @@
       document.getElementById("text").focus();
     });
   }
+  window.addEventListener("afterprint", () => document.body.classList.remove("printing-receipt"));
   wire();
   const initial = document.getElementById("verdict-headline");
   if (initial) initial.focus();
