@@ -22,6 +22,7 @@ from typing import Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from api import metrics
 from api.credentials import Credential, holder_hash
@@ -32,6 +33,7 @@ from api.pages.common import PageError, PageRoute, beijing_time, region_label, r
 from api.routes.issuer import IssueRequest, StatusRequest, _change, _dept, _record_holding, issue, read
 from common.document import issuer_id
 from issuers.catalogue import CertificateType, default_catalogue
+from issuers.store import batches, certificates
 from issuers.tabular import read_csv
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -97,9 +99,11 @@ def console(request: Request, type: str | None = None) -> Response:
 
 @router.post("/pages/department/issue")
 async def issue_form(request: Request) -> Response:
-    """Issue one certificate from the generated form; errors go back onto the fields."""
-    from starlette.concurrency import run_in_threadpool
+    """Issue one certificate from the generated form; errors go back onto the fields.
 
+    Async only to read a form whose field names come from the type's schema; the work itself
+    (validation, sealing, the database) runs in the thread pool like every other page handler.
+    """
     form = await request.form()
     require_csrf(request, str(form.get("csrf", "")))
     values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
@@ -130,8 +134,6 @@ def _issue(request: Request, values: dict[str, str]) -> Response:
 
 def _search(request: Request, dept: DepartmentRuntime, q: str, limit: int = 50) -> list[dict[str, Any]]:
     """By 持证主体代码 (hashed, through the wallet holdings) or by a piece of the 证照标识."""
-    from issuers.store import batches, certificates
-
     q = q.strip().upper()
     cert_ids: list[str] | None = None
     if _ID18.match(q):
