@@ -8,6 +8,7 @@ page with what happened and what to do — never a stack trace, never a JSON bod
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import anyio.from_thread
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -47,6 +49,23 @@ PAGE_TITLES: dict[str, str] = {
     "/pages/officer": "区域管理",
     "/pages/registry": "公开目录",
 }
+
+
+async def _wait(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def api_call(fn: Callable[..., Any], *args: Any) -> Any:
+    """Call one of the API's route functions from a page handler (which runs in the thread pool).
+
+    Why: pages reuse the API's routes so that scope checks, validation and logging are one code
+    path; those routes move between sync and async as the API is tuned. A coroutine is run on
+    the event loop (anyio hands it over from this worker thread), a plain result passes through.
+    """
+    result = fn(*args)
+    if inspect.isawaitable(result):
+        return anyio.from_thread.run(_wait, result)
+    return result
 
 
 def region_label(code: int | None) -> str:

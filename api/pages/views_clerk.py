@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from api.credentials import Credential
 from api.errors import ApiError
 from api.pages import verdict_view
-from api.pages.common import PageRoute, render, require_csrf, require_page_role, templates, wants_fragment
+from api.pages.common import PageRoute, api_call, render, require_csrf, require_page_role, templates, wants_fragment
 from api.routes.verify import VerifyRequest, decode_qr_image, verify
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -51,7 +51,7 @@ def _run(request: Request, cred: Credential, text: str) -> verdict_view.VerdictV
             body = VerifyRequest(reference=text)
         else:
             body = VerifyRequest(presentation=text)
-        response = verify(request, body, cred)
+        response = api_call(verify, request, body, cred)
     except ValidationError:
         return verdict_view.problem("出示码文本过长，不是本系统的出示码",
                                     "请粘贴持证人手机上“复制出示码文本”得到的内容，或改用扫码。")

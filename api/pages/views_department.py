@@ -29,7 +29,16 @@ from api.credentials import Credential, holder_hash
 from api.departments import DepartmentRuntime, holdings, recent_certificates
 from api.errors import ApiError
 from api.pages import schema_form
-from api.pages.common import PageError, PageRoute, beijing_time, region_label, render, require_csrf, require_page_role
+from api.pages.common import (
+    PageError,
+    PageRoute,
+    api_call,
+    beijing_time,
+    region_label,
+    render,
+    require_csrf,
+    require_page_role,
+)
 from api.routes.issuer import IssueRequest, StatusRequest, _change, _dept, _record_holding, issue, read
 from common.document import issuer_id
 from issuers.catalogue import CertificateType, default_catalogue
@@ -118,7 +127,7 @@ def _issue(request: Request, values: dict[str, str]) -> Response:
     groups = schema_form.build_form(ctype, values)
     document = schema_form.document_from(ctype, groups, values)
     try:
-        receipt = issue(request, IssueRequest(document=document), cred)
+        receipt = api_call(issue, request, IssueRequest(document=document), cred)
     except ApiError as exc:
         problems = exc.extra.get("fields") if isinstance(exc.extra.get("fields"), list) else None
         summary = (schema_form.attach_errors(groups, problems) if problems  # type: ignore[arg-type]
@@ -188,7 +197,7 @@ def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
 def cert_view(request: Request, cert_id: str = Form(""), csrf: str = Form("")) -> Response:
     require_csrf(request, csrf)
     cred, dept, _ = _context(request)
-    data = read(request, cert_id.strip(), cred)
+    data = api_call(read, request, cert_id.strip(), cred)
     ctype = default_catalogue().get(data["type_code"])
     fields = [((ctype.title_of(p) if ctype else None) or p, "长期" if (p == "validUntil" and v is None) else v)
               for p, v in _flatten(data["document"])]
@@ -207,7 +216,7 @@ def confirm(request: Request, cert_id: str = Form(""), action: str = Form(""), c
     cred, _, _ = _context(request)
     if action not in ACTIONS:
         raise PageError(400, "操作无效", "只能撤销、暂扣或恢复。", "请返回证照详情重新选择。")
-    data = read(request, cert_id.strip(), cred)  # own certificate, or a refusal page
+    data = api_call(read, request, cert_id.strip(), cred)  # own certificate, or a refusal page
     ctype = default_catalogue().get(data["type_code"])
     return render(request, "department_confirm.html", {
         "title": f"确认{ACTIONS[action]}", "cert_id": data["cert_id"], "action": action, "verb": ACTIONS[action],
@@ -234,14 +243,14 @@ def change_status(request: Request, cert_id: str = Form(""), action: str = Form(
     if confirmed != "yes":
         errors["confirmed"] = f"请勾选“我已核对，确认{ACTIONS[action]}”。"
     if errors:
-        data = read(request, cert_id.strip(), cred)
+        data = api_call(read, request, cert_id.strip(), cred)
         ctype = default_catalogue().get(data["type_code"])
         return render(request, "department_confirm.html", {
             "title": f"确认{ACTIONS[action]}", "cert_id": data["cert_id"], "action": action, "verb": ACTIONS[action],
             "type_name": ctype.name if ctype else "", "reasons": reasons, "errors": errors, "reason": reason,
             "note": note}, status=422)
-    done = _change(request, cert_id.strip(), action, StatusRequest(reason=reason or None, note=note.strip()),  # type: ignore[arg-type]
-                   cred)
+    done = api_call(_change, request, cert_id.strip(), action,
+                    StatusRequest(reason=reason or None, note=note.strip()), cred)
     return render(request, "department_done.html", {
         "title": f"已{ACTIONS[action]}", "verb": ACTIONS[action], "done": done, "cert_id": cert_id.strip()})
 

@@ -21,7 +21,16 @@ from pydantic import ValidationError
 
 from api.credentials import Credential
 from api.errors import ApiError
-from api.pages.common import PageError, PageRoute, beijing_time, render, require_csrf, require_page_role, wants_fragment
+from api.pages.common import (
+    PageError,
+    PageRoute,
+    api_call,
+    beijing_time,
+    render,
+    require_csrf,
+    require_page_role,
+    wants_fragment,
+)
 from api.routes.wallet import PresentationRequest, my_certificates, presentation
 from common.document import ALWAYS_DISCLOSED
 from issuers.catalogue import default_catalogue
@@ -73,7 +82,7 @@ def presets_for(cert: dict[str, Any]) -> list[Preset]:
 
 
 def _certificates(request: Request, cred: Credential) -> list[dict[str, Any]]:
-    certs = my_certificates(request, cred)
+    certs = api_call(my_certificates, request, cred)
     ctypes = default_catalogue()
     for c in certs:
         c["key"] = cert_key(c["cert_id"])
@@ -140,7 +149,7 @@ def wallet_present(request: Request, key: str, csrf: str = Form(""), preset: str
     if not errors:
         try:
             body = PresentationRequest(fields=paths, purpose=purpose, reference=True)
-            response = presentation(request, cert["cert_id"], body, "json", cred)
+            response = api_call(presentation, request, cert["cert_id"], body, "json", cred)
             made = json.loads(bytes(response.body))
         except ValidationError:
             errors["purpose"] = "事由含有不允许的字符，请只用文字、数字和常用标点。"
