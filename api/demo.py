@@ -42,6 +42,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("HUREN_PORT", "8000")))
     parser.add_argument("--workdir", type=Path, default=ROOT / ".huren" / "demo")
     parser.add_argument("--no-serve", action="store_true", help="seed and issue, then exit (smoke test)")
+    parser.add_argument("--kdf-iterations", type=int, default=None,
+                        help="scrypt cost of the demo keystores (default: eth-account's production cost)")
     args = parser.parse_args()
     base = f"http://127.0.0.1:{args.port}"
     if args.workdir.exists():
@@ -51,7 +53,7 @@ def main() -> None:
     server: uvicorn.Server | None = None
     try:
         print("部署合约并建立京津冀 + 上海演示联盟（每项变更均经双人双锁提案）...", flush=True)
-        world = seed(node, args.workdir, kdf_iterations=None)
+        world = seed(node, args.workdir, kdf_iterations=args.kdf_iterations)
         os.environ.update({**world.env, "HUREN_PUBLIC_BASE_URL": base})
         app = create_app(Settings.from_env())
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=args.port, log_level="warning"))

@@ -10,9 +10,18 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 
 from ledger.anvil import Anvil, start_anvil
+
+# Property tests judge correctness, not speed: on a loaded 2-core CI machine Hypothesis's
+# timing health checks and per-example deadlines would fail runs for reasons unrelated to the
+# code. Speed has its own benchmarks under bench/.
+settings.register_profile(
+    "huren", deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile("huren")
 
 
 @pytest.fixture(scope="session")
