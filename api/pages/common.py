@@ -223,6 +223,7 @@ def _answer(request: Request, err: PageError) -> Response:
 
 def safe_next(value: str | None, default: str) -> str:
     """Only same-site paths under /pages/ may be redirect targets (no open redirect)."""
-    if value and value.startswith("/pages/") and "//" not in value and "\\" not in value and "\n" not in value:
+    if (value and value.startswith("/pages/") and "//" not in value and "\\" not in value and "\n" not in value
+            and ".." not in value):
         return value
     return default

@@ -23,6 +23,7 @@ RULE_HELP: dict[str, str] = {
     "GB/T 2260": "6 位行政区划代码（GB/T 2260）",
 }
 _INT = re.compile(r"^[+-]?\d+$")
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)$")
 
 
 @dataclass
@@ -136,6 +137,8 @@ def document_from(ctype: CertificateType, groups: list[FormGroup], values: dict[
                     continue
             elif f.kind == "number" and _INT.match(raw):
                 value = int(raw)
+            elif f.kind == "number" and _NUMBER.match(raw):
+                value = float(raw)  # e.g. 建筑面积 41.07; anything else stays text and the schema names it
             else:
                 value = raw
             node = doc

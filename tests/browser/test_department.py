@@ -119,3 +119,43 @@ def test_search_finds_only_own_certificates(stack: Stack, open_page: Any, valid_
     other.fill("#search-q", "ab")
     other.click("#search-form button[type=submit]")
     assert "请输入至少 3 个字符" in other.inner_text("#search-error")
+
+
+def test_suspend_and_reinstate_from_the_console(stack: Stack, open_page: Any, output_dir: Path) -> None:
+    """暂扣 shows in the wallet and at the window; 恢复 brings 有效 back. Both confirmed with a reason."""
+    from tests.browser.conftest import issue_via_api, present_via_api, wait_anchored
+
+    cert_id, _, holder = issue_via_api(stack, 2, dept="he-amr")
+    wait_anchored(stack, holder, cert_id)
+    console = open_page("he-amr")
+
+    def act(verb: str, reason: str | None) -> None:
+        console.goto(stack.base_url + "/pages/department")
+        console.fill("#search-q", cert_id.split(".")[-3])
+        console.click("#search-form button[type=submit]")
+        console.click(f'button[aria-label="查看与处理 {cert_id}"]')
+        console.click(f"text={verb}…")
+        if reason:
+            console.select_option("#reason", reason)
+        console.fill("#note", f"{verb}：窗口测试")
+        console.check("input[name=confirmed]")
+        console.click("#confirm-form button[type=submit]")
+        console.wait_for_selector("#status-done")
+
+    code = present_via_api(stack, holder, cert_id)
+    act("暂扣", "其他")
+    wallet = open_page(holder)
+    wallet.goto(stack.base_url + "/pages/wallet")
+    assert "暂扣" in wallet.inner_text(".card .badge")
+    clerk = open_page("verifier-110000")
+    clerk.fill("#text", code)
+    clerk.click("#paste-form button[type=submit]")
+    clerk.wait_for_selector("#verdict-headline")
+    assert clerk.inner_text("#verdict-headline") == "已暂扣"
+    clerk.screenshot(path=str(output_dir / "clerk-suspended-1280.png"))
+    act("恢复", None)
+    wallet.reload()
+    assert "有效" in wallet.inner_text(".card .badge")
+    clerk.fill("#text", present_via_api(stack, holder, cert_id))
+    clerk.click("#paste-form button[type=submit]")
+    clerk.wait_for_function("() => document.getElementById('verdict-headline').textContent.startsWith('有效')")
