@@ -1,0 +1,508 @@
+"""Verification benchmark: in-process engine, the naive verifier, and the HTTP API under load.
+
+    .venv/bin/python -m bench.verify            # full run
+    .venv/bin/python -m bench.verify --quick    # short run (fewer passes, 10 s of HTTP load)
+
+Set-up (not timed): a local anvil, the demo consortium seeded exactly as `make demo` does
+(`api.seed`: 京津冀 recognise each other's business licences, 上海 does not), one more Beijing
+department registered by k-of-n proposals, and a batch of 1,024 business licences issued by
+its IssuerService and anchored in one transaction by its AnchorWorker; 16 of them revoked and
+16 suspended on chain. A quarter of the licences bind a holder key.
+
+The mix (one presentation per certificate, 1,024, fresh before each phase): each discloses 4
+of the 12 optional fields (plus the 7 always-disclosed); a quarter are holder-signed; verifier
+regions 55% 河北, 15% 天津, 20% 北京 (own region), 10% 上海 (NOT_RECOGNISED); 2% carry a changed
+value (TAMPERED), 1% are stale screenshots (PRESENTATION_EXPIRED), 1% are not codes at all
+(MALFORMED); revoked and suspended certificates answer REVOKED / SUSPENDED.
+
+Figures:
+
+* inproc_per_s — `verify_text` (Base45 + zlib + CBOR decode, then the engine) against the
+  indexed view (`IndexedChainView` over a synced `Indexer`), one thread pinned to one core:
+  verifications per CPU-second of that thread, median of the passes. The machine is shared
+  (other work runs beside the benchmark), so the wall-clock rate of the same passes, which
+  also counts the time other processes held the core, is printed beside it; on an idle
+  machine the two agree.
+* naive_per_s — the same mix through `RpcChainView` (one eth_call per fact, `refresh()` per
+  verification), same process, same node.
+* http_per_s, p50_ms, p99_ms — POST /v1/verify against the real API: uvicorn in a separate
+  process with `--workers 2` (`python -m uvicorn api.app:create_app --factory` with the HUREN_*
+  environment from `seed()`), each request authenticated by one of 32 verifier credentials
+  (8 service windows per region), its answer written to the hash-chained verification log
+  before it is returned. Load: `wrk` (Debian package) with a Lua script posting the JSON
+  bodies over `--connections` keep-alive connections; without wrk, an asyncio + httpx client
+  in a separate process. Latency percentiles are the load tool's, over the measured run.
+
+Last line: `verify inproc_per_s=<x> http_per_s=<y> p50_ms=<a> p99_ms=<b> naive_per_s=<z> qr_version=<v>`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from api.credentials import CredentialStore
+from api.seed import BJ, HE, LICENCE, SH, TJ, seed
+from bench.machine import describe
+from common.eip712 import Domain
+from issuers.anchoring import AnchorPolicy, AnchorWorker
+from issuers.chain_link import ChainLink
+from issuers.field_cipher import FieldCipher, new_field_key
+from issuers.intake import Department, IntakeSpec
+from issuers.model import Issuer
+from issuers.rules.credit_code import make_credit_code
+from issuers.samples import sample_document
+from issuers.service import IssuedCertificate, IssuerService
+from issuers.store import CertificateStore
+from ledger import store as st
+from ledger.anvil import free_port, start_anvil
+from ledger.chainview import IndexedChainView, RpcChainView
+from ledger.devnet import Devnet
+from ledger.indexer import Indexer
+from ledger.rpc import RpcClient
+from verifier._ecdsa import address_of
+from verifier.codec import encode
+from verifier.engine import VerifierPolicy, verify_text
+from verifier.presentation import make_presentation
+from verifier.qr import qr_version
+
+ROOT = Path(__file__).resolve().parent.parent
+BATCH = 1024
+#: What a clerk checks on a business licence: the entity, its 统一社会信用代码, the legal
+#: representative and the registration date (short fields; the QR code stays readable).
+DISCLOSED = ("claims.entityName", "claims.creditCode", "claims.legalRepresentative", "claims.registrationDate")
+PURPOSE = "在河北办理营业执照异地经营备案"
+REGION_MIX = ((HE, 55), (TJ, 15), (BJ, 20), (SH, 10))
+WINDOWS_PER_REGION = 8
+REVOKED, SUSPENDED = 16, 16
+
+
+@dataclass(frozen=True)
+class Item:
+    """One presentation of the mix: the text a phone shows and the region of the clerk scanning it."""
+
+    text: str
+    region: int
+    kind: str  # "normal", "tampered", "stale", "garbage"
+    bound: bool  # holder-signed
+
+
+# ------------------------------------------------------------------------------------ set-up
+
+
+def issue_batch(net: Devnet, tmp: Path, rng: random.Random) -> tuple[list[IssuedCertificate], dict[str, bytes]]:
+    """Register a Beijing department and issue + anchor one batch of 1,024 business licences."""
+    credit_code = make_credit_code(f"11{BJ}HR0000001")
+    name = "北京市朝阳区市场监督管理局"
+    account = net.new_account()
+    net.register_issuer(BJ, credit_code, name, [account.address], [LICENCE])
+    department = Department(credit_code, BJ, name)
+    chain = ChainLink(net.rpc, net.manifest, net.abis, account)
+    key_text = new_field_key()
+    store = CertificateStore(f"sqlite:///{tmp / 'bench-issuer.sqlite'}", FieldCipher.from_key_text(key_text))
+    service = IssuerService(store, IntakeSpec(department, bytes(account.key), chain.domain, key_text), chain)
+    issuer = Issuer(credit_code, BJ, name, account.address)
+    holder_keys: dict[str, bytes] = {}
+    docs = []
+    for i in range(BATCH):
+        key = rng.randbytes(32) if i % 4 == 0 else None
+        doc = sample_document(LICENCE, 5_000_000 + i, issuer=issuer,
+                              holder_address=address_of(key) if key is not None else False)
+        doc.pop("issuer")
+        docs.append((doc, key))
+    result = service.issue_many([d for d, _ in docs])
+    assert not result.rejected, result.rejected[:3]
+    for (_, key), cert_id in zip(docs, result.accepted, strict=True):
+        if key is not None:
+            holder_keys[cert_id] = key
+    worker = AnchorWorker(store, chain, credit_code,
+                          AnchorPolicy(batch_size=BATCH, batch_max_age=0, confirmations=1, poll_interval=0.02))
+    assert worker.drain(120), worker.status.last_error
+    certs = [service.certificate(cid) for cid in result.accepted]
+    assert len({c.batch_root for c in certs}) == 1, "expected one anchored batch"
+    for cert in certs[:REVOKED]:
+        service.change_status(cert.cert_id, "revoke", "other")
+    for cert in certs[REVOKED:REVOKED + SUSPENDED]:
+        service.change_status(cert.cert_id, "suspend", "other")
+    net.node.rpc("anvil_mine", [hex(3)])
+    service.close()
+    return certs, holder_keys
+
+
+def make_mix(certs: Sequence[IssuedCertificate], holder_keys: dict[str, bytes], domain: Domain,
+             seed_: int = 7) -> list[Item]:
+    """The 1,024 presentations, created now (so each phase gets fresh codes)."""
+    rng = random.Random(seed_)
+    regions = [r for r, weight in REGION_MIX for _ in range(weight)]
+    now = int(time.time())
+    items = []
+    for cert in certs:
+        assert cert.batch_root is not None and cert.batch_proof is not None
+        roll = rng.random()
+        kind = "tampered" if roll < 0.02 else "stale" if roll < 0.03 else "garbage" if roll < 0.04 else "normal"
+        p = make_presentation(list(cert.fields), DISCLOSED, batch_root=cert.batch_root, batch_proof=cert.batch_proof,
+                              issuer_signature=cert.signature, purpose=PURPOSE, domain=domain,
+                              holder_key=holder_keys.get(cert.cert_id), now=now - 1200 if kind == "stale" else now,
+                              ttl_s=600)
+        if kind == "tampered":
+            fields = [replace(f, value="北京示例伪造科技有限公司") if f.path == "claims.entityName" else f
+                      for f in p.disclosure.fields]
+            p = replace(p, disclosure=replace(p.disclosure, fields=fields))
+        text = encode(p)
+        if kind == "garbage":
+            text = text[: len(text) // 2]
+        items.append(Item(text, rng.choice(regions), kind, p.holder_signature is not None))
+    return items
+
+
+def measured_qr_version(items: Sequence[Item], holder_bound: bool) -> int:
+    """Largest QR version (level M) among the well-formed presentations of one kind in the mix."""
+    texts = [i.text for i in items if i.kind == "normal" and i.bound == holder_bound][:64]
+    return max(qr_version(t) for t in texts) if texts else 0
+
+
+# ------------------------------------------------------------------------------------ in-process
+
+
+def inproc(items: Sequence[Item], view: Any, policies: dict[int, VerifierPolicy], passes: int,
+           indexer: Indexer | None) -> tuple[float, float, Counter[str]]:
+    """Verifications per second: (median wall rate, median CPU rate, verdict counts of the last pass)."""
+    wall: list[float] = []
+    cpu: list[float] = []
+    verdicts: Counter[str] = Counter()
+    for _ in range(passes):
+        if indexer is not None:
+            indexer.sync()
+        verdicts.clear()
+        now = int(time.time())
+        t0, c0 = time.perf_counter(), time.process_time()
+        for item in items:
+            verdicts[verify_text(item.text, view, policies[item.region], now).verdict] += 1
+        t1, c1 = time.perf_counter(), time.process_time()
+        wall.append(len(items) / (t1 - t0))
+        cpu.append(len(items) / max(c1 - c0, 1e-9))
+    return statistics.median(wall), statistics.median(cpu), verdicts
+
+
+def naive(items: Sequence[Item], view: RpcChainView, policies: dict[int, VerifierPolicy]) -> float:
+    now = int(time.time())
+    t0 = time.perf_counter()
+    for item in items:
+        view.refresh()
+        verify_text(item.text, view, policies[item.region], now)
+    return len(items) / (time.perf_counter() - t0)
+
+
+# ------------------------------------------------------------------------------------ HTTP
+
+
+WRK_SCRIPT = r"""
+-- Posts the prepared bodies round-robin, each with its verifier credential; counts statuses.
+local lines = {}
+for line in io.lines(os.getenv("HUREN_BENCH_BODIES")) do lines[#lines + 1] = line end
+local i = 0
+statuses = {}  -- global: done() reads each thread's copy through thread:get
+local threads = {}
+
+setup = function(thread) table.insert(threads, thread) end
+init = function(args) i = math.random(#lines) end
+
+request = function()
+  i = i % #lines + 1
+  local tab = lines[i]:find("\t")
+  local token, body = lines[i]:sub(1, tab - 1), lines[i]:sub(tab + 1)
+  return wrk.format("POST", "/v1/verify", {["Content-Type"] = "application/json",
+                                           ["Authorization"] = "Bearer " .. token}, body)
+end
+
+response = function(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+
+done = function(summary, latency, requests)
+  local merged = {}
+  for _, thread in ipairs(threads) do
+    local s = thread:get("statuses")
+    for code, n in pairs(s) do merged[code] = (merged[code] or 0) + n end
+  end
+  local parts = {}
+  for code, n in pairs(merged) do parts[#parts + 1] = code .. ":" .. n end
+  io.write("STATUSES " .. table.concat(parts, ",") .. "\n")
+  io.write(string.format("PCTL p50=%.3f p90=%.3f p99=%.3f max=%.3f\n", latency:percentile(50) / 1000,
+                         latency:percentile(90) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
+  io.write(string.format("TOTAL requests=%d duration_s=%.3f errors=%d\n", summary.requests,
+                         summary.duration / 1e6, summary.errors.connect + summary.errors.read +
+                         summary.errors.write + summary.errors.timeout + summary.errors.status))
+end
+"""
+
+
+@dataclass(frozen=True)
+class HttpRun:
+    per_s: float
+    p50_ms: float
+    p99_ms: float
+    p90_ms: float
+    max_ms: float
+    statuses: dict[str, int]
+    tool: str
+
+
+def start_api(env: dict[str, str], port: int, workers: int, log_path: Path) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
+           "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
+    log = log_path.open("wb")
+    process = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    with httpx.Client(timeout=2) as client:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"the API exited during start-up; see {log_path}")
+            try:
+                if client.get(url + "/readyz").status_code == 200:
+                    return process
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.25)
+    stop_api(process)
+    raise RuntimeError(f"the API did not become ready within 120 s; see {log_path}")
+
+
+def stop_api(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def write_bodies(items: Sequence[Item], tokens: dict[int, list[str]], path: Path) -> None:
+    rng = random.Random(11)
+    with path.open("w") as f:
+        for item in items:
+            f.write(rng.choice(tokens[item.region]) + "\t" + json.dumps({"presentation": item.text}) + "\n")
+
+
+def run_wrk(url: str, bodies: Path, script: Path, connections: int, threads: int, seconds: int) -> HttpRun:
+    run = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s",
+         "-s", str(script), url],
+        env={**os.environ, "HUREN_BENCH_BODIES": str(bodies)}, capture_output=True, text=True,
+    )
+    out = run.stdout
+    if run.returncode != 0 or "TOTAL" not in out:
+        raise RuntimeError(f"wrk failed (exit {run.returncode}):\n{out}\n{run.stderr}")
+    pctl = dict(re.findall(r"(p50|p90|p99|max)=([0-9.]+)", out.split("PCTL", 1)[1]))
+    total = dict(re.findall(r"(requests|duration_s|errors)=([0-9.]+)", out.split("TOTAL", 1)[1]))
+    statuses = dict(x.split(":") for x in out.split("STATUSES ", 1)[1].split("\n", 1)[0].split(",") if x)
+    return HttpRun(float(total["requests"]) / float(total["duration_s"]), float(pctl["p50"]), float(pctl["p99"]),
+                   float(pctl["p90"]), float(pctl["max"]), {k: int(v) for k, v in statuses.items()}, "wrk")
+
+
+def run_httpx(url: str, bodies: Path, connections: int, seconds: int) -> HttpRun:
+    """Fallback load: an asyncio + httpx client in a separate process (bench/verify.py --load ...)."""
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.verify", "--load", url, str(bodies), str(connections), str(seconds)],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout
+    data = json.loads(out.strip().splitlines()[-1])
+    return HttpRun(data["per_s"], data["p50_ms"], data["p99_ms"], data["p90_ms"], data["max_ms"], data["statuses"],
+                   "httpx")
+
+
+def _load_main(url: str, bodies_path: str, connections: int, seconds: int) -> None:
+    import asyncio
+
+    lines = [line.rstrip("\n").split("\t", 1) for line in Path(bodies_path).read_text().splitlines()]
+
+    async def main() -> None:
+        latencies: list[float] = []
+        statuses: Counter[str] = Counter()
+        deadline = time.perf_counter() + seconds
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        async with httpx.AsyncClient(base_url=url, limits=limits, timeout=10) as client:
+
+            async def worker(start: int) -> None:
+                i = start
+                while time.perf_counter() < deadline:
+                    token, body = lines[i % len(lines)]
+                    i += connections
+                    t = time.perf_counter()
+                    r = await client.post("", content=body, headers={"Authorization": f"Bearer {token}",
+                                                                     "Content-Type": "application/json"})
+                    latencies.append(time.perf_counter() - t)
+                    statuses[str(r.status_code)] += 1
+
+            t0 = time.perf_counter()
+            await asyncio.gather(*(worker(k) for k in range(connections)))
+            elapsed = time.perf_counter() - t0
+        latencies.sort()
+        pct = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
+        print(json.dumps({"per_s": len(latencies) / elapsed, "p50_ms": pct(0.5), "p90_ms": pct(0.9),
+                          "p99_ms": pct(0.99), "max_ms": latencies[-1] * 1000, "statuses": dict(statuses)}))
+
+    asyncio.run(main())
+
+
+def fresh_pg_database() -> tuple[str, Callable[[], None]]:
+    """A new, empty database on the PostgreSQL server (as the tests' db_url fixture makes one)."""
+    from sqlalchemy import create_engine, text
+
+    url = os.environ.get("HUREN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    name = f"huren_bench_{os.getpid()}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return f"{url.rpartition('/')[0]}/{name}", drop
+
+
+# ------------------------------------------------------------------------------------ main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="short run: 2 in-process passes, 10 s of HTTP load")
+    parser.add_argument("--passes", type=int, default=None, help="in-process passes over the 1,024 (median)")
+    parser.add_argument("--naive", type=int, default=None, help="presentations verified the naive way")
+    parser.add_argument("--seconds", type=int, default=None, help="measured HTTP load duration")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent keep-alive connections")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    parser.add_argument("--cpu", type=int, default=0, help="core the in-process measurement is pinned to")
+    parser.add_argument("--tool", choices=("auto", "wrk", "httpx"), default="auto")
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="the API's database (certificates, credentials, verification log): the demo's SQLite "
+                             "file, or a fresh database on the PostgreSQL server of HUREN_TEST_PG_URL")
+    parser.add_argument("--load", nargs=4, metavar=("URL", "BODIES", "CONNECTIONS", "SECONDS"),
+                        help=argparse.SUPPRESS)  # internal: the httpx load-generator process
+    args = parser.parse_args()
+    if args.load:
+        url, bodies, connections, seconds = args.load
+        _load_main(url + "/v1/verify", bodies, int(connections), int(seconds))
+        return
+    passes = args.passes or (2 if args.quick else 7)
+    naive_n = args.naive or (64 if args.quick else 256)
+    seconds = args.seconds or (10 if args.quick else 30)
+
+    print(describe())
+    print("load average before the run (1/5/15 min): " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    node = start_anvil()
+    tmp = Path(tempfile.mkdtemp(prefix="huren-bench-verify-"))
+    api: subprocess.Popen[bytes] | None = None
+    cleanups: list[Callable[[], None]] = []
+    try:
+        t = time.perf_counter()
+        db_url = None
+        if args.db == "postgresql":
+            db_url, pg_cleanup = fresh_pg_database()
+            cleanups.append(pg_cleanup)
+        world = seed(node, tmp / "demo", db_url=db_url)
+        net = world.net
+        certs, holder_keys = issue_batch(net, tmp, random.Random(3))
+        domain = Domain(net.manifest.chain_id, net.manifest.ledger_address)
+        policies = {r: VerifierPolicy(region=r, domain=domain, confirmations=2) for r, _ in REGION_MIX}
+        print(f"set-up: demo consortium seeded, {BATCH} business licences issued and anchored in one batch, "
+              f"{REVOKED} revoked, {SUSPENDED} suspended ({time.perf_counter() - t:.1f} s, not timed)")
+
+        items = make_mix(certs, holder_keys, domain)
+        sizes = [len(i.text) for i in items if i.kind == "normal"]
+        qr_unbound, qr_bound = measured_qr_version(items, False), measured_qr_version(items, True)
+        print(f"presentations: 4 of 12 fields disclosed (+7 always), batch of {BATCH}; HR1 text {min(sizes)}-"
+              f"{max(sizes)} characters; QR version at level M: {qr_unbound} unbound, {qr_bound} holder-bound")
+
+        # In-process, one core.
+        indexer = Indexer(RpcClient(node.url), net.manifest, net.abis,
+                          st.IndexStore(st.make_engine(f"sqlite:///{tmp / 'bench-index.sqlite'}")))
+        indexer.sync()
+        view = IndexedChainView(indexer)
+        affinity = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {args.cpu})
+        try:
+            inproc(items[:128], view, policies, 1, indexer)  # warm caches (lru, domain separators)
+            items = make_mix(certs, holder_keys, domain)
+            wall_rate, cpu_rate, verdicts = inproc(items, view, policies, passes, indexer)
+        finally:
+            os.sched_setaffinity(0, affinity)
+        print(f"in-process (indexed view, decode + verify, 1 thread pinned to core {args.cpu}, median of {passes} "
+              f"passes x {len(items)}): {cpu_rate:.0f}/s per CPU second of the pinned thread, {wall_rate:.0f}/s "
+              "wall clock (shared machine)")
+        print("verdicts in the mix: " + ", ".join(f"{v} {n}" for v, n in verdicts.most_common()))
+
+        # Naive: one eth_call per fact.
+        naive_view = RpcChainView(RpcClient(node.url), net.manifest, net.abis)
+        naive_rate = naive(items[:naive_n], naive_view, policies)
+        print(f"naive (RpcChainView, eth_call per fact, {naive_n} presentations): {naive_rate:.1f}/s "
+              f"-> indexed is {cpu_rate / naive_rate:.0f}x faster")
+
+        # HTTP under concurrent load.
+        creds = CredentialStore(st.make_engine(world.env["HUREN_DB_URL"]))
+        tokens = {r: [creds.add("verifier", f"bench window {r}-{k}", region=r)[1] for k in range(WINDOWS_PER_REGION)]
+                  for r, _ in REGION_MIX}
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        env = {**world.env, "HUREN_PUBLIC_BASE_URL": url}
+        api = start_api(env, port, args.workers, tmp / "api.log")
+        tool = args.tool if args.tool != "auto" else ("wrk" if shutil.which("wrk") else "httpx")
+        script = tmp / "verify.lua"
+        script.write_text(WRK_SCRIPT)
+        bodies = tmp / "bodies.tsv"
+
+        def load(duration: int) -> HttpRun:
+            write_bodies(make_mix(certs, holder_keys, domain), tokens, bodies)
+            if tool == "wrk":
+                return run_wrk(url, bodies, script, args.connections, 1, duration)
+            return run_httpx(url, bodies, args.connections, duration)
+
+        load(3)  # warm-up: both workers' first requests, the log writer, connection set-up
+        http = load(seconds)
+        stop_api(api)
+        api = None
+        print(f"HTTP ({tool}, {args.connections} connections, {seconds} s, uvicorn --workers {args.workers}, "
+              f"{args.db}, {len(tokens) * WINDOWS_PER_REGION} verifier credentials): {http.per_s:.0f}/s, "
+              f"p50 {http.p50_ms:.1f} ms, p90 {http.p90_ms:.1f} ms, p99 {http.p99_ms:.1f} ms, "
+              f"max {http.max_ms:.1f} ms; statuses {http.statuses}")
+        print("load average after the run (1/5/15 min): " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+        print(f"verify inproc_per_s={cpu_rate:.0f} http_per_s={http.per_s:.0f} p50_ms={http.p50_ms:.1f} "
+              f"p99_ms={http.p99_ms:.1f} naive_per_s={naive_rate:.1f} qr_version={qr_unbound}")
+    except BaseException:
+        log = tmp / "api.log"
+        if log.exists():
+            print("---- API log (last 80 lines) ----\n" + "\n".join(log.read_text(errors="replace").splitlines()[-80:]))
+        raise
+    finally:
+        if api is not None:
+            stop_api(api)
+        node.stop()
+        for cleanup in cleanups:
+            cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
