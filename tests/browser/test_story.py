@@ -74,7 +74,7 @@ def test_whole_story_through_the_camera(stack: Stack, open_page: Any, playwright
     add_holder(stack.world, "story-holder", {"holder": doc["holder"]})
     wallet = open_page("story-holder")
     deadline = time.monotonic() + 40
-    while "有效" not in wallet.inner_text("main") and time.monotonic() < deadline:
+    while "有效" not in wallet.inner_text(".card .badge") and time.monotonic() < deadline:  # not "有效期"
         time.sleep(0.5)
         wallet.reload()
     assert "有效" in wallet.inner_text(".card .badge"), wallet.inner_text("main")
