@@ -24,7 +24,7 @@ TIMING_HOOK = """
 (() => {
   const cam = window.__cam = {appear: null, frames: 0, verdicts: []};
   document.addEventListener("huren:verdict",
-    (e) => cam.verdicts.push({code: e.detail.code, at: performance.now()}));
+    (e) => cam.verdicts.push({code: e.detail.code, at: performance.now(), decodedAt: e.detail.decodedAt}));
   const c = document.createElement("canvas"); c.width = 64; c.height = 36;
   const g = c.getContext("2d", {willReadFrequently: true});
   function watch(v) {

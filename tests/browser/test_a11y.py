@@ -119,6 +119,7 @@ def test_axe_finds_no_serious_violation(stack: Stack, open_page: Any, valid_lice
         if found:
             problems[name] = [{"id": v["id"], "impact": v["impact"], "help": v["help"],
                                "nodes": [n["target"] for n in v["nodes"][:3]]} for v in found]
+        page.screenshot(path=str(output_dir / f"{'elder' if elder else 'normal'}-{name}.png"))
         if elder:
             assert "elder" in (page.get_attribute("html", "class") or ""), f"{name}: large-text mode was lost"
             size = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")

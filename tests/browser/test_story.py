@@ -112,6 +112,7 @@ def test_whole_story_through_the_camera(stack: Stack, open_page: Any, playwright
         cam = hebei.evaluate("window.__cam")
         assert cam["appear"] is not None and cam["verdicts"], cam
         elapsed_ms = cam["verdicts"][0]["at"] - cam["appear"]
+        decode_ms = (cam["verdicts"][0]["decodedAt"] or cam["appear"]) - cam["appear"]
         details = hebei.inner_text("#result")
         # Only what the holder disclosed, with the issuer, its region, the anchor and the chain height.
         assert doc["claims"]["entityName"] in details and doc["claims"]["legalRepresentative"] in details
@@ -121,9 +122,12 @@ def test_whole_story_through_the_camera(stack: Stack, open_page: Any, playwright
         assert "在河北省办理企业变更登记" in details
         both_widths(hebei, out, "06-hebei-camera-valid")
         result = {"camera_to_verdict_ms": round(elapsed_ms, 1), "target_ms": 1000,
+                  "of_which_decode_in_browser_ms": round(decode_ms, 1),
+                  "of_which_verify_and_render_ms": round(elapsed_ms - decode_ms, 1),
                   "qr_version_chars": len(text), "frames_seen": cam["frames"]}
         (output_dir / "camera_to_verdict.json").write_text(json.dumps(result, indent=2))
-        print(f"\ncamera-to-verdict: {elapsed_ms:.0f} ms (code on camera -> 有效 on screen; target < 1000 ms)")
+        print(f"\ncamera-to-verdict: {elapsed_ms:.0f} ms (code on camera -> 有效 on screen; target < 1000 ms): "
+              f"decode {decode_ms:.0f} ms, verify + render {elapsed_ms - decode_ms:.0f} ms")
         assert elapsed_ms < 3000, f"camera-to-verdict {elapsed_ms:.0f} ms"
 
         # 5. A Shanghai clerk gets a photo of the same code: genuine, but not recognised there.

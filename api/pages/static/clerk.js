@@ -49,7 +49,7 @@
   const initial = document.getElementById("verdict-headline");
   if (initial) initial.focus();
 
-  async function submit(url, body, focusVerdict) {
+  async function submit(url, body, focusVerdict, decodedAt) {
     busy = true;
     problem("");
     try {
@@ -65,7 +65,7 @@
         live.textContent = "核验结论：" + (head ? head.textContent : "");
         if (head && focusVerdict) head.focus();
         else result.scrollIntoView({ block: "start" });
-        document.dispatchEvent(new CustomEvent("huren:verdict", { detail: { code: data.code } }));
+        document.dispatchEvent(new CustomEvent("huren:verdict", { detail: { code: data.code, decodedAt } }));
         return true;
       }
       const err = data && data.error;
@@ -120,6 +120,7 @@
           say("这个二维码不是本系统的出示码：请扫描持证人“我的证照”页面上的出示码。");
           continue;
         }
+        const decodedAt = performance.now();
         const now = Date.now();
         if (text === last.text && now - last.at < 15000) continue;
         last = { text, at: now };
@@ -127,7 +128,7 @@
         const fd = new FormData();
         fd.append("csrf", csrf);
         fd.append("text", text);
-        await submit("/pages/clerk/verify", fd, false);
+        await submit("/pages/clerk/verify", fd, false, decodedAt);
         say("请将下一个出示码对准摄像头");
         break;
       }
