@@ -54,6 +54,7 @@ ANCHOR_STATES = {"accepted": "已受理，待上链", "pending": "待上链", "s
                  "final": "已上链", "failed": "上链失败，重试中"}
 CHAIN_STATUS = {"NONE": "有效", "REVOKED": "已撤销", "SUSPENDED": "已暂扣", None: "暂不可查"}
 MAX_CSV_BYTES = 1_900_000
+JOB_KEEP_S = 8 * 3600
 _ID18 = re.compile(r"^[0-9A-Z]{17}[0-9A-Z]$")
 
 
@@ -275,10 +276,13 @@ class BulkJob:
 
 def _jobs(request: Request) -> dict[str, BulkJob]:
     extras = request.app.state.runtime.extras
-    jobs = extras.get("page_bulk_jobs")
+    jobs: dict[str, BulkJob] | None = extras.get("page_bulk_jobs")
     if jobs is None:
         jobs = extras["page_bulk_jobs"] = {}
-    return jobs  # type: ignore[no-any-return]
+    cutoff = time.time() - JOB_KEEP_S
+    for old in [k for k, j in jobs.items() if j.finished and j.started_at < cutoff]:
+        del jobs[old]  # reports are kept for a working day, then forgotten (they list rejected rows)
+    return jobs
 
 
 def _row_errors(errors: Any, titles: dict[str, str]) -> list[str]:
