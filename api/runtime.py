@@ -12,9 +12,14 @@ import asyncio
 import fcntl
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
 
 from api.auditlog import LogAnchorer, LogWriter, VerificationLog, record_for
 from api.credentials import Credential, CredentialStore
@@ -135,6 +140,27 @@ def claim_index_db(url: str) -> tuple[str, IO[bytes] | None]:
     raise RuntimeError(f"no free index slot next to {path} (256 workers on one host?)")
 
 
+_SCHEMA_LOCK_KEY = 0x48_75_72_65_6E_01  # "Huren" + 1: PostgreSQL advisory lock for start-up DDL
+
+
+@contextmanager
+def schema_lock(engine: Engine) -> Iterator[None]:
+    """Serialise start-up schema creation across API workers (PostgreSQL; SQLite serialises DDL itself).
+
+    uvicorn starts its workers together and each store creates its missing tables; two
+    concurrent CREATE TABLEs of one name fail on PostgreSQL (pg_type unique violation).
+    """
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as c:
+        c.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _SCHEMA_LOCK_KEY})
+        try:
+            yield
+        finally:
+            c.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _SCHEMA_LOCK_KEY})
+
+
 def build_runtime(settings: Settings) -> Runtime:
     manifest = Manifest.load(settings.manifest)
     abis = load_abis()
@@ -142,15 +168,17 @@ def build_runtime(settings: Settings) -> Runtime:
     index_url, index_lock = claim_index_db(settings.index_db_url)
     indexer = Indexer(rpc, manifest, abis, st.IndexStore(st.make_engine(index_url)))
     engine = st.make_engine(settings.db_url)
-    log = VerificationLog(engine)
-    # Each department's worker polls its outbox; every 0.1 s (the library default) made the idle
-    # polling of a few departments cost ~5% of a core per API worker process. 0.5 s is enough
-    # next to batches that wait up to batch_age_s for more certificates anyway.
-    policy = AnchorPolicy(batch_size=settings.batch_size, batch_max_age=settings.batch_age_s,
-                          confirmations=max(1, settings.confirmations), poll_interval=0.5)
-    departments = (load_departments(settings.departments_file, rpc, manifest, abis, settings.db_url, policy,
-                                    settings.passphrase_file)
-                   if settings.departments_file is not None and settings.departments_file.exists() else {})
+    with schema_lock(engine):  # workers start together: their stores' CREATE TABLEs must not race
+        log = VerificationLog(engine)
+        # Each department's worker polls its outbox; every 0.1 s (the library default) made the idle
+        # polling of a few departments cost ~5% of a core per API worker process. 0.5 s is enough
+        # next to batches that wait up to batch_age_s for more certificates anyway.
+        policy = AnchorPolicy(batch_size=settings.batch_size, batch_max_age=settings.batch_age_s,
+                              confirmations=max(1, settings.confirmations), poll_interval=0.5)
+        departments = (load_departments(settings.departments_file, rpc, manifest, abis, settings.db_url, policy,
+                                        settings.passphrase_file)
+                       if settings.departments_file is not None and settings.departments_file.exists() else {})
+        credentials, references, holdings = CredentialStore(engine), ReferenceStore(engine), Holdings(engine)
     anchorer = None
     if settings.log_operator_keystore is not None and settings.passphrase_file is not None:
         operator = load_keystore(settings.log_operator_keystore, settings.passphrase_file.read_text().strip())
@@ -160,13 +188,13 @@ def build_runtime(settings: Settings) -> Runtime:
         settings=settings, rpc=rpc, manifest=manifest, abis=abis, indexer=indexer,
         view=IndexedChainView(indexer, settings.max_index_staleness_s),
         domain=Domain(manifest.chain_id, manifest.ledger_address),
-        credentials=CredentialStore(engine),
+        credentials=credentials,
         rate_limiter=RateLimiter(settings.rate_per_s, settings.rate_burst),
         db_engine=engine,
-        references=ReferenceStore(engine),
+        references=references,
         log=log,
         log_writer=LogWriter(log),
-        holdings=Holdings(engine),
+        holdings=holdings,
         departments=departments,
         log_anchorer=anchorer,
         extras={"index_lock": index_lock} if index_lock is not None else {},
