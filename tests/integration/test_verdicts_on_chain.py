@@ -36,7 +36,7 @@ from tests.integration.verdict_world import (
     Dept,
     Outcome,
     World,
-    _views,
+    chain_views,
     comparable,
     days,
     holder_address,
@@ -287,7 +287,7 @@ def unavailable_chain_node_killed(w: World) -> Outcome:
         field = World.create(node, w.tmp / "field-office", compile_contracts())
         dept = field.register("bj-amr")
         cert = field.issue_one(dept)
-        views = _views(field.net, field.net.manifest, field.tmp / "short-index.sqlite", max_staleness_s=0.5)
+        views = chain_views(field.net, field.net.manifest, field.tmp / "short-index.sqlite", max_staleness_s=0.5)
         views.sync()
         now = field.now()
         text = field.code(cert, now=now)
@@ -413,7 +413,7 @@ def test_valid_answer_names_the_anchor_transaction_and_chain_height(world: World
 
 def test_index_older_than_its_staleness_limit_reads_unavailable_while_the_node_is_up(world: World) -> None:
     cert = world.issue_one(world.departments["bj-amr"])
-    views = _views(world.net, world.net.manifest, world.tmp / "stale-index.sqlite", max_staleness_s=0.5)
+    views = chain_views(world.net, world.net.manifest, world.tmp / "stale-index.sqlite", max_staleness_s=0.5)
     views.sync()
     time.sleep(0.6)  # the indexer stopped following the chain
     now = world.now()

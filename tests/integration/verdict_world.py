@@ -143,7 +143,7 @@ class World:
         for verifier in (TJ, HE):
             for t in TYPES:
                 net.recognise(verifier, t, BJ)
-        return cls(node, net, tmp, _views(net, net.manifest, tmp / "index.sqlite"), artifacts)
+        return cls(node, net, tmp, chain_views(net, net.manifest, tmp / "index.sqlite"), artifacts)
 
     def memo(self, key: str, build: Callable[[World], T]) -> T:
         """Build a shared scenario once (several table rows read one story)."""
@@ -276,10 +276,10 @@ class World:
 
     def foreign_views(self, manifest: Manifest, name: str) -> ChainViews:
         """Views over another manifest on the same node (an index of its own)."""
-        return _views(self.net, manifest, self.tmp / f"index-{name}.sqlite")
+        return chain_views(self.net, manifest, self.tmp / f"index-{name}.sqlite")
 
 
-def _views(net: Devnet, manifest: Manifest, index_db: Path, max_staleness_s: float | None = 30.0) -> ChainViews:
+def chain_views(net: Devnet, manifest: Manifest, index_db: Path, max_staleness_s: float | None = 30.0) -> ChainViews:
     indexer = Indexer(net.rpc, manifest, net.abis, st.IndexStore(st.make_engine(f"sqlite:///{index_db}")))
     return ChainViews(indexer, IndexedChainView(indexer, max_staleness_s), RpcChainView(net.rpc, manifest, net.abis))
 
