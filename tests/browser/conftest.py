@@ -25,7 +25,7 @@ import pytest
 
 from api.seed import DEPARTMENTS, add_holder
 from ledger.anvil import start_anvil
-from tests.e2e.stack import Stack, running_stack
+from tests.e2e.stack import Stack, running_stack, wait_anchored
 
 CHROMIUM = os.environ.get("HUREN_CHROMIUM", "/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -183,17 +183,6 @@ def issue_via_api(stack: Stack, seed_offset: int, dept: str = "bj-amr") -> tuple
     handle = f"browser-holder-{dept}-{seed_offset}"
     add_holder(stack.world, handle, doc)
     return reply.json()["cert_id"], doc, handle
-
-
-def wait_anchored(stack: Stack, holder: str, cert_id: str, timeout: float = 40) -> None:
-    deadline = time.monotonic() + timeout
-    with stack.client(holder) as c:
-        while time.monotonic() < deadline:
-            for item in c.get("/v1/wallet/certificates").json():
-                if item["cert_id"] == cert_id and item["status"]["code"] not in ("PENDING", "UNKNOWN"):
-                    return
-            time.sleep(0.2)
-    raise AssertionError(f"{cert_id} was not anchored within {timeout} s")
 
 
 def present_via_api(stack: Stack, holder: str, cert_id: str, purpose: str = "办理企业登记") -> str:

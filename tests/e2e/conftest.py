@@ -10,7 +10,7 @@ import pytest
 
 from api.seed import add_holder, demo_documents
 from ledger.anvil import start_anvil
-from tests.e2e.stack import Stack, running_stack
+from tests.e2e.stack import Stack, running_stack, wait_anchored
 
 
 @pytest.fixture(scope="session")
@@ -43,21 +43,6 @@ def issue_licence(stack: Stack, seed_offset: int, dept: str = "bj-amr") -> tuple
     handle = f"holder-{dept}-{seed_offset}"
     add_holder(stack.world, handle, doc)
     return reply.json()["cert_id"], doc, handle
-
-
-def wait_anchored(stack: Stack, holder: str, cert_id: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    with stack.client(holder) as c:
-        while time.monotonic() < deadline:
-            for item in c.get("/v1/wallet/certificates").json():
-                if item["cert_id"] == cert_id and item["status"]["code"] not in ("PENDING", "UNKNOWN"):
-                    return
-            time.sleep(0.2)
-    depts = stack.app.state.runtime.departments
-    states = {code: [(b.id, b.state.value, b.last_error) for b in d.service.store.batches(code)[-3:]]
-              for code, d in depts.items()}
-    workers = {code: d.worker.status for code, d in depts.items()}
-    raise AssertionError(f"{cert_id} was not anchored within {timeout} s; batches {states}; workers {workers}")
 
 
 def present(stack: Stack, holder: str, cert_id: str, fields: list[str] | None = None,

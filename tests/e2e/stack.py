@@ -59,3 +59,19 @@ def running_stack(node: Anvil, workdir: Path, db_url: str | None = None, **setti
     finally:
         server.should_exit = True
         thread.join(timeout=15)
+
+
+def wait_anchored(stack: Stack, holder: str, cert_id: str, timeout: float = 40) -> None:
+    """Wait until the holder's wallet shows the certificate as anchored (any status but pending)."""
+    deadline = time.monotonic() + timeout
+    with stack.client(holder) as c:
+        while time.monotonic() < deadline:
+            for item in c.get("/v1/wallet/certificates").json():
+                if item["cert_id"] == cert_id and item["status"]["code"] not in ("PENDING", "UNKNOWN"):
+                    return
+            time.sleep(0.2)
+    depts = stack.app.state.runtime.departments
+    states = {code: [(b.id, b.state.value, b.last_error) for b in d.service.store.batches(code)[-3:]]
+              for code, d in depts.items()}
+    workers = {code: d.worker.status for code, d in depts.items()}
+    raise AssertionError(f"{cert_id} was not anchored within {timeout} s; batches {states}; workers {workers}")
