@@ -11,6 +11,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ class Anvil:
     chain_id: int
     process: subprocess.Popen[bytes]
     args: list[str] = field(default_factory=list)
+    home: str = ""  # private HOME: anvil spills old states to ~/.foundry/anvil/tmp (GBs per busy run)
 
     @property
     def url(self) -> str:
@@ -69,6 +71,13 @@ class Anvil:
         return body["result"]
 
     def stop(self) -> None:
+        try:
+            self._terminate()
+        finally:
+            if self.home:
+                shutil.rmtree(self.home, ignore_errors=True)
+
+    def _terminate(self) -> None:
         if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGTERM)
@@ -87,13 +96,15 @@ class Anvil:
 
     def restart(self) -> None:
         """Start again on the same port with the same arguments (state is lost unless dumped)."""
-        self.stop()
-        self.process = _spawn(self.args)
+        self._terminate()
+        self.process = _spawn(self.args, self.home)
         _wait_ready(self.url, self.process)
 
 
-def _spawn(args: list[str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+def _spawn(args: list[str], home: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "HOME": home} if home else None
+    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+                            env=env)
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
@@ -137,9 +148,14 @@ def start_anvil(
     if state_file is not None:
         args += ["--state", str(state_file)]
     args += extra or []
-    process = _spawn(args)
-    _wait_ready(f"http://127.0.0.1:{port}", process)
-    return Anvil(port=port, chain_id=chain_id, process=process, args=args)
+    home = tempfile.mkdtemp(prefix="huren-anvil-")
+    process = _spawn(args, home)
+    try:
+        _wait_ready(f"http://127.0.0.1:{port}", process)
+    except BaseException:
+        shutil.rmtree(home, ignore_errors=True)
+        raise
+    return Anvil(port=port, chain_id=chain_id, process=process, args=args, home=home)
 
 
 @contextlib.contextmanager
