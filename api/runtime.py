@@ -145,20 +145,33 @@ _SCHEMA_LOCK_KEY = 0x48_75_72_65_6E_01  # "Huren" + 1: PostgreSQL advisory lock 
 
 @contextmanager
 def schema_lock(engine: Engine) -> Iterator[None]:
-    """Serialise start-up schema creation across API workers (PostgreSQL; SQLite serialises DDL itself).
+    """Serialise start-up schema creation across API workers.
 
-    uvicorn starts its workers together and each store creates its missing tables; two
-    concurrent CREATE TABLEs of one name fail on PostgreSQL (pg_type unique violation).
+    uvicorn starts its workers together and each store creates its missing tables. SQLAlchemy
+    checks, then creates: two workers both see a table missing and the second CREATE TABLE
+    fails — on PostgreSQL as a pg_type unique violation, on SQLite as "table already exists"
+    (seen in the HTTP benchmark). PostgreSQL: an advisory lock; a SQLite file: an flock on a
+    lock file beside it (released by the OS if the worker dies).
     """
-    if engine.dialect.name != "postgresql":
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as c:
+            c.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _SCHEMA_LOCK_KEY})
+            try:
+                yield
+            finally:
+                c.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _SCHEMA_LOCK_KEY})
+        return
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
         yield
         return
-    with engine.connect() as c:
-        c.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _SCHEMA_LOCK_KEY})
+    lock_path = Path(database).with_name(Path(database).name + ".schema-lock")
+    with open(lock_path, "wb") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
         finally:
-            c.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _SCHEMA_LOCK_KEY})
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def build_runtime(settings: Settings) -> Runtime:
