@@ -28,3 +28,7 @@ INDEX_AGE = Gauge("huren_index_age_seconds", "Seconds since the indexer last rea
 OUTBOX_DEPTH = Gauge("huren_outbox_batches", "Issuance batches by outbox state", ["state"], registry=REGISTRY)
 ISSUED = Counter("huren_certificates_issued", "Certificates accepted for issuance", registry=REGISTRY)
 ANCHORED = Gauge("huren_anchored_batches", "Batch roots anchored on chain (read model)", registry=REGISTRY)
+FAST_LANE = Counter(
+    "huren_verify_fast_lane", "POST /v1/verify requests answered by the fast lane (served) or handed to the route "
+    "(passed_on: references, sessions, refusals)", ["outcome"], registry=REGISTRY,
+)

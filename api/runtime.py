@@ -82,8 +82,9 @@ class Runtime:
                                         timeout: float = 30.0) -> dict[str, object]:
         """`record_verification` for async routes: the commit is awaited, no thread waits for it."""
         assert cred.region is not None
-        entry = self.log_writer.submit(record_for(result, cred.id, cred.region))
-        return (await asyncio.wait_for(asyncio.wrap_future(entry), timeout)).receipt()
+        entry = self.log_writer.submit_async(record_for(result, cred.id, cred.region))
+        async with asyncio.timeout(timeout):
+            return (await entry).receipt()
 
     def indexer_nudge(self) -> None:
         """Index now (after this process changed chain state) instead of at the next poll."""

@@ -5,10 +5,12 @@ Tampering is done the way an insider would do it: plain SQL on the log's tables.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -345,6 +347,53 @@ def test_log_writer_hands_a_failed_append_to_its_caller(log):
     _sql(log, update(head_table).values(seq=0, entry_hash=GENESIS_HASH))  # head record rolled back behind entry 1
     with pytest.raises(LedgerError, match="behind the stored entries"):
         writer.append(LogRecord("c1", HE, DOC, "VALID"))
+    writer.close()
+
+
+def test_log_writer_resolves_coroutines_with_their_own_entries(log):
+    writer = LogWriter(log).start()
+
+    async def verify_many() -> list[int]:
+        futures = [writer.submit_async(LogRecord(f"c{k}", HE, DOC, "VALID", "", bytes([k]))) for k in range(200)]
+        return [(await f).seq for f in futures]
+
+    seqs = asyncio.run(verify_many())
+    writer.close()
+    assert seqs == list(range(1, 201)), "each coroutine got its own entry, in submission order"
+    _assert_gap_free(log, 200)
+
+
+def test_log_writer_hands_a_failed_append_to_a_waiting_coroutine(log):
+    writer = LogWriter(log).start()
+    writer.append(LogRecord("c1", HE, DOC, "VALID"))
+    _sql(log, update(head_table).values(seq=0, entry_hash=GENESIS_HASH))
+
+    async def verify_one() -> None:
+        await writer.submit_async(LogRecord("c1", HE, DOC, "VALID"))
+
+    with pytest.raises(LedgerError, match="behind the stored entries"):
+        asyncio.run(verify_one())
+    writer.close()
+
+
+def test_log_writer_lingers_under_load_so_entries_share_a_commit(log):
+    writer = LogWriter(log, linger_s=0.05).start()
+
+    async def burst() -> None:
+        await asyncio.gather(*(writer.submit_async(LogRecord("c", HE, DOC, "VALID", "", bytes([k, i])))
+                               for k in range(4) for i in range(50)))
+
+    asyncio.run(burst())
+    writer.close()
+    assert writer.appended == 200
+    assert writer.batches <= 4, f"200 queued entries took {writer.batches} transactions"
+
+
+def test_log_writer_does_not_linger_over_a_single_entry(log):
+    writer = LogWriter(log, linger_s=30.0).start()
+    started = time.monotonic()
+    writer.append(LogRecord("c1", HE, DOC, "VALID"), timeout=20)
+    assert time.monotonic() - started < 10, "a lone entry waited for the linger"
     writer.close()
 
 
