@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import inspect
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -29,6 +30,15 @@ what is wrong. Authenticate with `Authorization: Bearer <token>`.
 """
 
 
+# Operators read Prometheus metrics (/metrics). FastAPI's native OpenTelemetry support (0.165+)
+# asks three global OpenTelemetry providers on every request whether anyone listens; with it
+# off a request skips that and one middleware layer.
+_NO_NATIVE_TELEMETRY: dict[str, object] = (
+    {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+    if "telemetry" in inspect.signature(FastAPI).parameters else {}
+)
+
+
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None, fast_lane: bool = True) -> FastAPI:
     """The API app. `fast_lane=False` leaves every verification to the FastAPI route (tests compare the two)."""
     settings = settings or Settings.from_env()
@@ -48,7 +58,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
             rt.stop()
             gc.unfreeze()  # an app in a test process is not the last one: let its garbage go
 
-    app = FastAPI(title="互认 Huren", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="互认 Huren", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
+                  **_NO_NATIVE_TELEMETRY)
     install_error_handlers(app)
     if fast_lane:  # innermost: the body limit and security headers apply to its answers too
         app.add_middleware(VerifyFastLane)
