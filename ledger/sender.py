@@ -5,7 +5,8 @@ encrypted keystore, see ledger/keystore.py) and sent raw, so the node never hold
 
 Why each piece is here:
 - one lock per sender hands out nonces, so many threads can send from one key without gaps or
-  duplicates; a send that finally fails makes the sender re-read the node's pending nonce;
+  duplicates; a send that finally fails makes the sender re-read the node's pending nonce, and
+  so does `forget_nonce()` (another process sent from the key meanwhile: a lease hand-over);
 - gas is estimated first, which also turns a refusal into a typed `ContractRefused` *before*
   anything is signed or a nonce is spent;
 - a transient node failure is retried with the *same* signed bytes (same hash), so a retry can
@@ -179,6 +180,17 @@ class TxSender:
         return self.rpc.call("eth_getTransactionByHash", ["0x" + tx_hash.hex()]) is not None
 
     # -- public API ------------------------------------------------------------------------
+    def forget_nonce(self) -> None:
+        """Drop the locally counted nonce: the next send reads the node's pending count again.
+
+        The count is only right while this object is the key's sole sender. Call this when
+        another process may have sent from the key since (it took over a lease, see
+        ledger/lease.py, and handed it back): the stale count would make the next send fail
+        with "nonce too low" (or replace a pending transaction).
+        """
+        with self._lock:
+            self._nonce = None
+
     def send(self, to: str | None, data: bytes, action: str, gas: int | None = None, value: int = 0) -> bytes:
         """Sign and broadcast; return the tx hash. Raises ContractRefused before signing if it would revert."""
         if gas is None:
