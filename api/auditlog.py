@@ -26,7 +26,7 @@ into one transaction (group commit), which is what keeps the log off the critica
 
 Use in the API:
   * start-up: `log = VerificationLog(engine)`; `writer = LogWriter(log); writer.start()`;
-    in ONE place per deployment (or in every worker: a database lease elects one) start
+    in ONE place per deployment (or in every worker: a database lease, ledger/lease.py, elects one) start
     `LogAnchorer(log, operator_sender, manifest, interval=...).start()`.
   * per verification: `entry = writer.append(record_for(result, credential.id, credential.region))`
     (or `log.append(...)` directly) and print `entry.receipt()` on the 核验回执.
@@ -44,11 +44,9 @@ import logging
 import os
 import queue
 import re
-import socket
 import threading
 import time
 import unicodedata
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -70,7 +68,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     insert,
-    or_,
     select,
     text,
     update,
@@ -82,6 +79,7 @@ from common.canonical import CanonicalisationError, canonicalize
 from common.hashing import keccak
 from ledger.abi import ContractABI
 from ledger.errors import ContractRefused, LedgerError
+from ledger.lease import LeaseTable, LeaseTerms, SendingLease
 from ledger.manifest import Manifest
 from ledger.rpc import RpcClient
 from ledger.store import make_engine
@@ -165,13 +163,6 @@ anchors_table = Table(
     Column("at", BigInteger, nullable=False),
     Column("tx_hash", LargeBinary(32)),
     Column("block_number", BigInteger),
-)
-#: One row (id = 1): which process currently anchors, until when (so N workers anchor once).
-lease_table = Table(
-    "vlog_anchor_lease", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),
-    Column("holder", String(128), nullable=False),
-    Column("until_ms", BigInteger, nullable=False),
 )
 
 # A fixed key for PostgreSQL's advisory lock around schema creation (workers start together).
@@ -440,8 +431,6 @@ class VerificationLog:
             if (c.execute(select(head_table.c.id).where(head_table.c.id == 1)).first() is None
                     and c.execute(select(entries_table.c.seq).limit(1)).first() is None):
                 c.execute(insert(head_table).values(id=1, seq=0, entry_hash=GENESIS_HASH, time_ms=0))
-            if c.execute(select(lease_table.c.id).where(lease_table.c.id == 1)).first() is None:
-                c.execute(insert(lease_table).values(id=1, holder="", until_ms=0))
 
         self._serialised(create, schema=True)
 
@@ -609,22 +598,6 @@ class VerificationLog:
                 c.execute(insert(anchors_table).values(
                     operator=a.operator, anchor_seq=a.anchor_seq, entries=a.entries, head=a.head, at=a.at,
                     tx_hash=a.tx_hash, block_number=a.block_number))
-
-    # -- the anchorer's lease ----------------------------------------------------------------
-    def take_lease(self, holder: str, ttl_s: float) -> bool:
-        """Hold (or renew) the single anchoring lease for `ttl_s` seconds; False if another holds it."""
-        now = _now_ms()
-        with self.engine.begin() as c:
-            res = c.execute(update(lease_table)
-                            .where(and_(lease_table.c.id == 1,
-                                        or_(lease_table.c.holder == holder, lease_table.c.until_ms < now)))
-                            .values(holder=holder, until_ms=now + int(ttl_s * 1000)))
-            return res.rowcount == 1
-
-    def release_lease(self, holder: str) -> None:
-        with self.engine.begin() as c:
-            c.execute(update(lease_table).where(and_(lease_table.c.id == 1, lease_table.c.holder == holder))
-                      .values(until_ms=0))
 
 
 # --------------------------------------------------------------------------------------------
@@ -1185,8 +1158,10 @@ class LogAnchorer:
     The anchoring key is the operator's (the address the region publishes for its verification
     service). Before anchoring, the entries added since the last anchored head are re-checked:
     anchoring a tampered log would launder the tampering, so a broken log raises `LogBroken`
-    and is never anchored. Several workers may each run an anchorer: a database lease lets only
-    one of them anchor at a time.
+    and is never anchored. Several workers may each run an anchorer: a database lease
+    (`vlog-anchor:<operator>`, ledger/lease.py) lets only one of them anchor at a time, and the
+    one that takes it over re-reads the operator key's nonce first: the previous holder sent
+    from that key meanwhile, so this process's own count is stale.
     """
 
     def __init__(self, log_: VerificationLog, sender: TxSender, manifest: Manifest, interval: float = 60.0,
@@ -1200,7 +1175,10 @@ class LogAnchorer:
         self.interval = interval
         self.min_new_entries = max(1, min_new_entries)
         self.lease_ttl = lease_ttl if lease_ttl is not None else max(120.0, 3 * interval)
-        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        # Renewed once per round (anchor_once), so the ttl must outlast a round: 3 intervals.
+        self.lease = SendingLease(LeaseTable(log_.engine), f"vlog-anchor:{self.operator}", sender,
+                                  LeaseTerms(ttl_s=self.lease_ttl, renew_s=min(1.0, self.lease_ttl / 2)))
+        self.holder = self.lease.holder
         self.last_error: str = ""
         self.last_anchor: AnchorRecord | None = None
         #: Why the last anchor_once() returned None: "lease" (another process anchors), "unchanged"
@@ -1224,7 +1202,7 @@ class LogAnchorer:
         anchored head), NodeUnavailable / TransactionFailed (chain problems; retried next round).
         """
         self.skipped = ""
-        if not self.log.take_lease(self.holder, self.lease_ttl):
+        if not self.lease.hold(force=True):
             self.skipped = "lease"
             return None
         latest = self.chain_latest()
@@ -1299,7 +1277,11 @@ class LogAnchorer:
             self._thread = None
         if final_anchor:
             self._round()
-        self.log.release_lease(self.holder)
+        self.release_lease()
+
+    def release_lease(self) -> None:
+        """Hand the anchoring lease back, so another process's anchorer takes over at its next round."""
+        self.lease.release()
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):

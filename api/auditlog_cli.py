@@ -104,7 +104,7 @@ def anchor_log(db_url: str, rpc_urls: tuple[str, ...], manifest: Path, keystore:
         return
     finally:
         if anchorer is not None:
-            anchorer.log.release_lease(anchorer.holder)
+            anchorer.release_lease()
         rpc.close()
     if record is None:
         assert anchorer is not None

@@ -219,6 +219,23 @@ def test_only_the_lease_holder_anchors(anchored_log, devnet, operator):
     assert second.anchor_once().entries == 53
 
 
+def test_anchorer_taking_the_lease_back_first_rereads_the_nonce_the_other_process_moved_on(log, devnet):
+    # Two processes, two TxSenders for one operator key: each counts nonces on its own.
+    key = devnet.new_account()
+    first = LogAnchorer(log, devnet.sender(key), devnet.manifest)
+    second = LogAnchorer(log, devnet.sender(key), devnet.manifest)
+    _append(log, 5)
+    assert first.anchor_once().entries == 5  # first's sender now counts the next nonce as 1
+    first.stop(final_anchor=False)
+    _append(log, 5, 5)
+    assert second.anchor_once().entries == 10  # ... and second used nonce 1
+    second.stop(final_anchor=False)
+    _append(log, 5, 10)
+    assert first.anchor_once().entries == 15, "first send after taking the lease back"
+    assert first.last_error == "" and second.last_error == ""
+    assert [a.entries for a in log.anchors(key.address)] == [5, 10, 15]
+
+
 def test_background_anchorer_anchors_as_the_log_grows(log, devnet, operator):
     anchorer = LogAnchorer(log, operator, devnet.manifest, interval=0.1).start()
     try:
