@@ -8,6 +8,10 @@ Configured by a JSON file (settings.departments_file):
 Keystore passphrases come from `settings.passphrase_file` (or `passphraseFile` per entry);
 relative paths are relative to the JSON file. A department whose keystore cannot be opened is
 reported at start-up and left out; the others still serve.
+
+Every API worker process loads every department, but a department's anchoring worker anchors
+only in the process holding its lease `anchor:<credit code>` (see issuers.anchoring); the
+others accept certificates into the shared outbox and stand by.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from issuers.service import IssuerService
 from issuers.store import CertificateStore
 from ledger.abi import ContractABI
 from ledger.keystore import load_keystore
+from ledger.lease import LeaseTable, LeaseTerms
 from ledger.manifest import Manifest
 from ledger.rpc import RpcClient
 
@@ -86,8 +91,12 @@ class Holdings:
 
 def load_departments(
     path: Path, rpc: RpcClient, manifest: Manifest, abis: dict[str, ContractABI], db_url: str,
-    policy: AnchorPolicy, passphrase_file: Path | None,
+    policy: AnchorPolicy, passphrase_file: Path | None, lease_terms: LeaseTerms | None = None,
 ) -> dict[str, DepartmentRuntime]:
+    """The departments of the file at `path`, each with its service and (lease-taking) anchoring worker.
+
+    `lease_terms`: the anchoring lease's ttl and renewal period (default `LeaseTerms()`).
+    """
     entries = json.loads(path.read_text())
     base = path.parent
     out: dict[str, DepartmentRuntime] = {}
@@ -109,7 +118,7 @@ def load_departments(
         chain = ChainLink(rpc, manifest, abis, account)
         store = CertificateStore(db_url, FieldCipher.from_key_text(field_key))
         service = IssuerService(store, IntakeSpec(department, bytes(account.key), chain.domain, field_key), chain)
-        worker = AnchorWorker(store, chain, code, policy)
+        worker = AnchorWorker(store, chain, code, policy, leases=LeaseTable(store.engine), lease_terms=lease_terms)
         out[code] = DepartmentRuntime(department, service, worker)
     return out
 

@@ -36,6 +36,7 @@ from ledger.deploy import load_abis
 from ledger.errors import NodeUnavailable
 from ledger.indexer import Indexer
 from ledger.keystore import load_keystore
+from ledger.lease import LeaseTerms
 from ledger.manifest import Manifest
 from ledger.rpc import RpcClient, RpcError
 from ledger.sender import TxSender
@@ -189,8 +190,11 @@ def build_runtime(settings: Settings) -> Runtime:
         # next to batches that wait up to batch_age_s for more certificates anyway.
         policy = AnchorPolicy(batch_size=settings.batch_size, batch_max_age=settings.batch_age_s,
                               confirmations=max(1, settings.confirmations), poll_interval=0.5)
+        # Every worker process loads every department; each department anchors in the one process
+        # holding its lease (issuers.anchoring), so N workers do not compete for its key's nonces.
+        lease_terms = LeaseTerms(ttl_s=settings.anchor_lease_ttl_s, renew_s=settings.anchor_lease_ttl_s / 6)
         departments = (load_departments(settings.departments_file, rpc, manifest, abis, settings.db_url, policy,
-                                        settings.passphrase_file)
+                                        settings.passphrase_file, lease_terms)
                        if settings.departments_file is not None and settings.departments_file.exists() else {})
         credentials, references, holdings = CredentialStore(engine), ReferenceStore(engine), Holdings(engine)
     anchorer = None

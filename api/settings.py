@@ -44,6 +44,9 @@ class Settings:
     field_key_file: Path | None = None  # key encrypting sensitive certificate fields at rest
     log_operator_keystore: Path | None = None  # key that anchors the verification log head
     log_anchor_interval_s: float = 60.0
+    # A department's anchoring lease (one worker process anchors it): a standby takes over this
+    # long after the holder died (at once after a clean stop); the holder renews every ttl/6.
+    anchor_lease_ttl_s: float = 30.0
     rate_per_s: float = 200.0
     rate_burst: int = 400
     max_body_bytes: int = 2_000_000

@@ -22,6 +22,17 @@ And the contract refuses a second anchor of the same root, so even a bug here co
 a batch count twice on chain. A dead node is a `NodeUnavailable` from any step: the worker
 backs off (up to `max_backoff`) and retries; issuance never waits for it.
 
+One process at a time. Every API worker process serves every department, so each has an
+AnchorWorker with the department's key. Given a `LeaseTable`, a worker anchors only while its
+process holds the lease `anchor:<credit code>` (ledger/lease.py) and stands by otherwise:
+one sender per key means no nonce contention and one poller per outbox. The lease is per
+department, not per host, because the outbox and the key are per department: a department
+served by only some hosts is still anchored, and departments spread over the processes.
+Certificates accepted by any process land in the shared outbox and are anchored by the holder.
+The standby takes over when the holder stops (it releases) or dies (its lease runs out after
+`LeaseTerms.ttl_s`). The outbox's compare-and-set stays the guarantee; the lease only decides
+who works.
+
 `HUREN_FAULT_POINT` (crash tests only) names a point at which the process SIGKILLs itself:
 `batch_closed`, `submit_saved` (signed tx saved, not broadcast), `broadcast` (sent, state not
 yet read back), `receipt` (mined, state not yet saved).
@@ -41,6 +52,7 @@ from common.document import type_code_bytes32
 from issuers.chain_link import ChainLink
 from issuers.store import Batch, BatchState, CertificateStore
 from ledger.errors import ContractRefused, NodeUnavailable
+from ledger.lease import LeaseTable, LeaseTerms, SendingLease
 from ledger.rpc import RpcError
 
 __all__ = ["AnchorPolicy", "AnchorWorker", "WorkerStatus"]
@@ -82,13 +94,17 @@ class WorkerStatus:
     last_error: str | None = None
     last_progress_at: float = 0.0
     transitions: int = 0
+    standby: bool = False  # another process holds this department's anchoring lease
 
 
 class AnchorWorker:
     """Closes batches and moves them through pending -> submitted -> anchored -> final."""
 
     def __init__(self, store: CertificateStore, chain: ChainLink, issuer_code: str,
-                 policy: AnchorPolicy | None = None) -> None:
+                 policy: AnchorPolicy | None = None, leases: LeaseTable | None = None,
+                 lease_terms: LeaseTerms | None = None) -> None:
+        """`leases`: run only while this process holds `anchor:<issuer_code>` (API processes);
+        None (CLI, runner, tests of one worker) runs unconditionally, as the only worker."""
         self.store = store
         self.chain = chain
         self.issuer_code = issuer_code
@@ -97,6 +113,10 @@ class AnchorWorker:
         self.status = WorkerStatus()
         self._anchored_topic = chain.abis["AnchorLedger"].events["Anchored"].topic
         self._sender = chain.sender()
+        # Submits read the node's pending nonce each time (status changes send from this key too),
+        # so the lease's forget_nonce() on acquisition only keeps the sender's count honest.
+        self.lease = (SendingLease(leases, f"anchor:{issuer_code}", self._sender, lease_terms)
+                      if leases is not None else None)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -137,6 +157,10 @@ class AnchorWorker:
         stop = stop or self._stop
         backoff = self.policy.poll_interval
         while not stop.is_set():
+            if not self._holds_lease():
+                assert self.lease is not None
+                stop.wait(self.lease.terms.renew_s)  # stand by; retry when a renewal would be due
+                continue
             try:
                 if self.step():
                     backoff = self.policy.poll_interval
@@ -153,6 +177,19 @@ class AnchorWorker:
                 stop.wait(backoff)
                 backoff = min(max(backoff, 0.2) * 2, self.policy.max_backoff)
 
+    def _holds_lease(self) -> bool:
+        """True if this process may anchor now: no lease configured, or it holds (or renewed) it."""
+        if self.lease is None:
+            return True
+        try:
+            held = self.lease.hold()
+        except Exception as exc:  # the database is unreachable: no lease, and no outbox either
+            log.warning("anchoring lease %s not renewed (%s); standing by", self.lease.name, exc)
+            self.status.last_error = f"{type(exc).__name__}: {exc}"[:500]
+            held = False
+        self.status.standby = not held
+        return held
+
     def start(self) -> None:
         """Run in a daemon thread (inside the API process)."""
         if self._thread is not None and self._thread.is_alive():
@@ -162,13 +199,22 @@ class AnchorWorker:
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
+        """Stop the thread, then hand the lease back so a standby process takes over at once."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        if self.lease is not None and self.lease.held:
+            try:
+                self.lease.release()
+            except Exception as exc:  # it runs out after its ttl anyway
+                log.warning("anchoring lease %s not released (%s); it expires by itself", self.lease.name, exc)
 
     def drain(self, timeout: float = 120.0) -> bool:
-        """Close every batch now and work until all are final; False if `timeout` passed first."""
+        """Close every batch now and work until all are final; False if `timeout` passed first.
+
+        Ignores the lease: an explicit drain (CLI, a stopping runner) is the one worker at work.
+        """
         deadline = time.monotonic() + timeout
         backoff = self.policy.poll_interval
         while True:
