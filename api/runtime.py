@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from api.auditlog import LogAnchorer, LogWriter, VerificationLog, record_for
 from api.credentials import Credential, CredentialStore
 from api.departments import DepartmentRuntime, Holdings, load_departments
+from api.log_in_loop import InLoopLogWriter
 from api.ratelimit import RateLimiter
 from api.references import ReferenceStore
 from api.settings import Settings
@@ -59,7 +60,7 @@ class Runtime:
     db_engine: object
     references: ReferenceStore
     log: VerificationLog
-    log_writer: LogWriter
+    log_writer: LogWriter | InLoopLogWriter
     holdings: Holdings
     departments: dict[str, DepartmentRuntime] = field(default_factory=dict)
     log_anchorer: LogAnchorer | None = None
@@ -176,6 +177,13 @@ def schema_lock(engine: Engine) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def log_writer_for(log: VerificationLog) -> LogWriter | InLoopLogWriter:
+    """A local SQLite log commits in a fraction of a millisecond: its batches are written in the
+    event loop's own turn (api/log_in_loop.py). A database server's commit waits for the
+    server's disk: there a thread writes, and the loop goes on verifying meanwhile."""
+    return InLoopLogWriter(log) if log.engine.dialect.name == "sqlite" else LogWriter(log)
+
+
 def build_runtime(settings: Settings) -> Runtime:
     manifest = Manifest.load(settings.manifest)
     abis = load_abis()
@@ -211,7 +219,7 @@ def build_runtime(settings: Settings) -> Runtime:
         db_engine=engine,
         references=references,
         log=log,
-        log_writer=LogWriter(log),
+        log_writer=log_writer_for(log),
         holdings=holdings,
         departments=departments,
         log_anchorer=anchorer,
