@@ -67,10 +67,17 @@ class Runtime:
     started_at: float = field(default_factory=time.time)
     extras: dict[str, object] = field(default_factory=dict)
 
+    _policies: dict[int, VerifierPolicy] = field(default_factory=dict, repr=False)
+
     def policy_for(self, region: int) -> VerifierPolicy:
-        s = self.settings
-        return VerifierPolicy(region=region, domain=self.domain, confirmations=s.confirmations,
-                              clock_skew_s=s.clock_skew_s, max_presentation_age_s=s.max_presentation_age_s)
+        """The verification policy of a region's windows (immutable; one per region, built once)."""
+        policy = self._policies.get(region)
+        if policy is None:
+            s = self.settings
+            policy = self._policies[region] = VerifierPolicy(
+                region=region, domain=self.domain, confirmations=s.confirmations, clock_skew_s=s.clock_skew_s,
+                max_presentation_age_s=s.max_presentation_age_s)
+        return policy
 
     def record_verification(self, cred: Credential, result: VerificationResult) -> dict[str, object]:
         """Write the verification to the hash-chained log; returns the receipt (entry number and hash).
