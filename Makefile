@@ -44,6 +44,16 @@ $(BROWSER_STAMP): | $(VENV_STAMP)
 	fi
 	touch $@
 
+# Debian's wrk: the HTTP load generator of bench/verify.py (not needed by the tests). Installed once, as root.
+BENCH_STAMP := .venv/.bench-packages
+$(BENCH_STAMP): | $(VENV_STAMP)
+	@if ! command -v wrk >/dev/null; then \
+	  echo "installing Debian package: wrk"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) \
+	  || { echo "could not install wrk (run as root or install it yourself); bench/verify.py falls back to httpx"; }; \
+	fi
+	touch $@
+
 setup: $(VENV_STAMP) $(NPM_STAMP) $(SYSTEM_STAMP) $(BROWSER_STAMP)
 
 lint: setup
@@ -58,6 +68,12 @@ test-python: setup
 	$(PY) -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
 test: lint test-contracts test-python
+
+# The benchmarks of bench/README.md, one after another (about 5 minutes; figures on standard output).
+bench: setup $(BENCH_STAMP)
+	$(PY) -m bench.indexer
+	$(PY) -m bench.issue
+	$(PY) -m bench.verify
 
 snapshot: setup
 	forge snapshot
