@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
         try:
             yield
         finally:
+            await rt.log_writer.aclose()  # its asyncio connection belongs to this loop
             rt.stop()
             gc.unfreeze()  # an app in a test process is not the last one: let its garbage go
 

@@ -382,6 +382,70 @@ class _DriverStatement:
         return values if self._order is None else tuple(values[name] for name in self._order)
 
 
+@dataclass(frozen=True)
+class AppendStatements:
+    """The three statements of an append, compiled for one driver (the sync and async writers share them)."""
+
+    head: _DriverStatement
+    insert: _DriverStatement
+    update: _DriverStatement
+
+    @classmethod
+    def for_dialect(cls, dialect: Any) -> AppendStatements:
+        return cls(_DriverStatement(_HEAD_FOR_UPDATE, dialect), _DriverStatement(_INSERT_ENTRIES, dialect),
+                   _DriverStatement(_UPDATE_HEAD, dialect))
+
+    def head_params(self) -> tuple[object, ...] | dict[str, object]:
+        return self.head.params({"head_id": 1})
+
+    def insert_params(self, entries: Sequence[LogEntry]) -> list[tuple[object, ...] | dict[str, object]]:
+        return [self.insert.params({
+            "seq": e.seq, "time_ms": e.at_ms, "credential_id": e.credential_id, "region": e.region,
+            "certificate_hash": e.certificate_hash, "verdict": e.verdict, "purpose": e.purpose,
+            "nonce": e.nonce, "prev_hash": e.prev_hash, "entry_hash": e.entry_hash}) for e in entries]
+
+    def update_params(self, entries: Sequence[LogEntry]) -> tuple[object, ...] | dict[str, object]:
+        last = entries[-1]
+        return self.update.params({"new_seq": last.seq, "new_hash": last.entry_hash, "new_time": last.at_ms,
+                                   "head_id": 1})
+
+
+def head_from_row(row: Sequence[Any] | None) -> LogHead:
+    """The locked head row (id, seq, entry_hash, time_ms) as a LogHead; refuses a missing head."""
+    if row is None:
+        raise LedgerError("核验日志的头记录不存在，拒绝追加 / the verification log's head record is missing "
+                          "(deleted?): refusing to append (run verify-log)")
+    _, seq, entry_hash, time_ms = row
+    return LogHead(int(seq), bytes(entry_hash), int(time_ms))
+
+
+def chain_onto(head: LogHead, records: Sequence[LogRecord]) -> list[LogEntry]:
+    """The entries `records` become when appended after `head` (numbered and hash-chained)."""
+    seq, prev = head.seq, head.entry_hash
+    out: list[LogEntry] = []
+    for r in records:
+        seq += 1
+        h = chain_hash(prev, entry_fields(seq, r))
+        out.append(LogEntry(seq, r.at_ms, r.credential_id, r.region, r.certificate_hash, r.verdict,
+                            r.purpose, r.nonce, prev, h))
+        prev = h
+    return out
+
+
+def head_behind(head: LogHead) -> LedgerError:
+    """The refusal when an entry numbered after the head already exists (the head row was rolled back)."""
+    return LedgerError(
+        f"核验日志头记录（第 {head.seq} 条）落后于已有记录，日志可能被篡改，拒绝追加 / "
+        f"the log's head record (seq {head.seq}) is behind the stored entries; the log may have been "
+        "tampered with: refusing to append (run verify-log)")
+
+
+def check_records(records: Sequence[object]) -> None:
+    for r in records:
+        if not isinstance(r, LogRecord):
+            raise TypeError(f"expected LogRecord, got {type(r).__name__}")
+
+
 class _SqliteWriterLock:
     """Hands the log's write turn between processes on one SQLite file without sleeping.
 
@@ -435,9 +499,7 @@ class VerificationLog:
         self._sqlite = engine.dialect.name == "sqlite"
         self._postgres = engine.dialect.name == "postgresql"
         self._writer_lock = _SqliteWriterLock.for_engine(engine)
-        self._head_sql = _DriverStatement(_HEAD_FOR_UPDATE, engine.dialect)
-        self._insert_sql = _DriverStatement(_INSERT_ENTRIES, engine.dialect)
-        self._update_sql = _DriverStatement(_UPDATE_HEAD, engine.dialect)
+        self.statements = AppendStatements.for_dialect(engine.dialect)
         dbapi = engine.dialect.dbapi
         self._driver_integrity_error: type[Exception] = getattr(dbapi, "IntegrityError", IntegrityError)
         self._driver_operational_error: type[Exception] = getattr(dbapi, "OperationalError", OperationalError)
@@ -488,15 +550,6 @@ class VerificationLog:
                 delay = min(delay * 2, 0.5)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _locked_head(self, cursor: Any) -> LogHead:
-        cursor.execute(self._head_sql.sql, self._head_sql.params({"head_id": 1}))
-        row = cursor.fetchone()
-        if row is None:
-            raise LedgerError("核验日志的头记录不存在，拒绝追加 / the verification log's head record is missing "
-                              "(deleted?): refusing to append (run verify-log)")
-        _, seq, entry_hash, time_ms = row  # the head table's columns: id, seq, entry_hash, time_ms
-        return LogHead(int(seq), bytes(entry_hash), int(time_ms))
-
     # -- appending ---------------------------------------------------------------------------
     def append(
         self,
@@ -526,35 +579,19 @@ class VerificationLog:
         """
         if not records:
             return []
-        for r in records:
-            if not isinstance(r, LogRecord):
-                raise TypeError(f"expected LogRecord, got {type(r).__name__}")
+        check_records(records)
+        statements = self.statements
 
         def write(conn: Connection) -> list[LogEntry]:
             cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-            head = self._locked_head(cursor)
-            seq, prev = head.seq, head.entry_hash
-            out: list[LogEntry] = []
-            for r in records:
-                seq += 1
-                h = chain_hash(prev, entry_fields(seq, r))
-                out.append(LogEntry(seq, r.at_ms, r.credential_id, r.region, r.certificate_hash, r.verdict,
-                                    r.purpose, r.nonce, prev, h))
-                prev = h
-            insert_sql = self._insert_sql
+            cursor.execute(statements.head.sql, statements.head_params())
+            head = head_from_row(cursor.fetchone())
+            out = chain_onto(head, records)
             try:
-                cursor.executemany(insert_sql.sql, [insert_sql.params({
-                    "seq": e.seq, "time_ms": e.at_ms, "credential_id": e.credential_id, "region": e.region,
-                    "certificate_hash": e.certificate_hash, "verdict": e.verdict, "purpose": e.purpose,
-                    "nonce": e.nonce, "prev_hash": e.prev_hash, "entry_hash": e.entry_hash}) for e in out])
+                cursor.executemany(statements.insert.sql, statements.insert_params(out))
             except (IntegrityError, self._driver_integrity_error):
-                raise LedgerError(
-                    f"核验日志头记录（第 {head.seq} 条）落后于已有记录，日志可能被篡改，拒绝追加 / "
-                    f"the log's head record (seq {head.seq}) is behind the stored entries; the log may have been "
-                    "tampered with: refusing to append (run verify-log)"
-                ) from None
-            cursor.execute(self._update_sql.sql, self._update_sql.params(
-                {"new_seq": seq, "new_hash": prev, "new_time": out[-1].at_ms, "head_id": 1}))
+                raise head_behind(head) from None
+            cursor.execute(statements.update.sql, statements.update_params(out))
             cursor.close()
             return out
 
@@ -686,6 +723,9 @@ class LogWriter:
     def append(self, record: LogRecord, timeout: float = 30.0) -> LogEntry:
         """Append `record` and wait until it is committed; return the entry."""
         return self.submit(record).result(timeout)
+
+    async def aclose(self) -> None:
+        """Nothing is held in the event loop (the thread is stopped by `close`)."""
 
     def close(self, timeout: float = 30.0) -> None:
         """Write everything queued so far, then stop the thread."""
