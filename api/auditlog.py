@@ -724,9 +724,6 @@ class LogWriter:
         """Append `record` and wait until it is committed; return the entry."""
         return self.submit(record).result(timeout)
 
-    async def aclose(self) -> None:
-        """Nothing is held in the event loop (the thread is stopped by `close`)."""
-
     def close(self, timeout: float = 30.0) -> None:
         """Write everything queued so far, then stop the thread."""
         if self._thread is None or self._closed:

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from api.auditlog import LogAnchorer, LogWriter, VerificationLog, record_for
 from api.credentials import Credential, CredentialStore
 from api.departments import DepartmentRuntime, Holdings, load_departments
-from api.log_in_loop import AsyncPgLogWriter, InLoopLogWriter
+from api.log_in_loop import InLoopLogWriter
 from api.ratelimit import RateLimiter
 from api.references import ReferenceStore
 from api.settings import Settings
@@ -60,7 +60,7 @@ class Runtime:
     db_engine: object
     references: ReferenceStore
     log: VerificationLog
-    log_writer: LogWriter | InLoopLogWriter | AsyncPgLogWriter
+    log_writer: LogWriter | InLoopLogWriter
     holdings: Holdings
     departments: dict[str, DepartmentRuntime] = field(default_factory=dict)
     log_anchorer: LogAnchorer | None = None
@@ -184,16 +184,11 @@ def schema_lock(engine: Engine) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def log_writer_for(log: VerificationLog) -> LogWriter | InLoopLogWriter | AsyncPgLogWriter:
-    """A writer that needs no thread where the database allows (api/log_in_loop.py): a local
-    SQLite log commits in a fraction of a millisecond, within the event loop's own turn; a
-    PostgreSQL log over psycopg's asyncio connection. Any other database: the thread writer."""
-    dialect = log.engine.dialect.name
-    if dialect == "sqlite":
-        return InLoopLogWriter(log)
-    if dialect == "postgresql":
-        return AsyncPgLogWriter(log)
-    return LogWriter(log)
+def log_writer_for(log: VerificationLog) -> LogWriter | InLoopLogWriter:
+    """A local SQLite log commits in a fraction of a millisecond: its batches are written in the
+    event loop's own turn (api/log_in_loop.py). A database server's commit waits for the
+    server's disk: there a thread writes, and the loop goes on verifying meanwhile."""
+    return InLoopLogWriter(log) if log.engine.dialect.name == "sqlite" else LogWriter(log)
 
 
 def build_runtime(settings: Settings) -> Runtime:

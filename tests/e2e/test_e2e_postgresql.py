@@ -1,6 +1,6 @@
 """The API on PostgreSQL over real HTTP: certificates, credentials and the verification log in one
 PostgreSQL database, as the operations section of README.md deploys it (the other e2e tests use
-the demo's SQLite file). The log is written by `AsyncPgLogWriter` here."""
+the demo's SQLite file). The log is written by the thread writer here (`LogWriter`)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import create_engine, text
 
-from api.auditlog import check_log
-from api.log_in_loop import AsyncPgLogWriter
+from api.auditlog import LogWriter, check_log
 from ledger.anvil import start_anvil
 from tests.conftest import _pg_reachable, _pg_url
 from tests.e2e.conftest import issue_licence, present, wait_anchored
@@ -42,8 +41,8 @@ def pg_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         admin.dispose()
 
 
-def test_the_log_of_an_api_on_postgresql_is_written_over_asyncio(pg_stack):
-    assert type(pg_stack.app.state.runtime.log_writer) is AsyncPgLogWriter
+def test_the_log_of_an_api_on_postgresql_is_written_by_a_thread(pg_stack):
+    assert type(pg_stack.app.state.runtime.log_writer) is LogWriter
 
 
 def test_a_verification_over_http_is_logged_in_postgresql(pg_stack):
@@ -61,7 +60,7 @@ def test_text_and_reference_verifications_extend_one_intact_chain(pg_stack):
     wait_anchored(pg_stack, holder, cert_id)
     seqs = []
     with pg_stack.client("verifier-110000") as c:
-        for _ in range(3):  # the fast lane, logged by the asyncio writer
+        for _ in range(3):  # the fast lane, awaiting the writer thread
             seqs.append(c.post("/v1/verify", json={"presentation": present(pg_stack, holder, cert_id)})
                         .json()["log_entry"]["logSeq"])
         with pg_stack.client(holder) as wallet:  # a reference: the route's thread, the synchronous append
