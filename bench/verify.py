@@ -272,6 +272,25 @@ def process_tree_cpu_s(pid: int) -> float:
     return total / tick
 
 
+def named_processes_cpu_s(name: str) -> float:
+    """CPU seconds used so far by every process whose command name is `name` (e.g. the PostgreSQL
+    server's backends, which share the two cores with the API but are not its children)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            head, _, rest = (entry / "stat").read_text().rpartition(")")
+            if head.partition("(")[2] != name:
+                continue
+            fields = rest.split()
+        except OSError:
+            continue  # exited meanwhile
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 @dataclass(frozen=True)
 class HttpRun:
     per_s: float
@@ -500,16 +519,20 @@ def main() -> None:
             return run_httpx(url, bodies, args.connections, duration)
 
         load(3)  # warm-up: both workers' first requests, the log writer, connection set-up
-        cpu_before = process_tree_cpu_s(api.pid)
+        cpu_before, pg_before = process_tree_cpu_s(api.pid), named_processes_cpu_s("postgres")
         http = load(seconds)
-        server_cpu_ms = (process_tree_cpu_s(api.pid) - cpu_before) * 1000 / max(1, sum(http.statuses.values()))
+        answered = max(1, sum(http.statuses.values()))
+        server_cpu_ms = (process_tree_cpu_s(api.pid) - cpu_before) * 1000 / answered
+        pg_cpu_ms = (named_processes_cpu_s("postgres") - pg_before) * 1000 / answered
         stop_api(api)
         api = None
         print(f"HTTP ({tool}, {args.connections} connections, {seconds} s, uvicorn --workers {args.workers}, "
               f"{args.db}, {len(tokens) * WINDOWS_PER_REGION} verifier credentials): {http.per_s:.0f}/s, "
               f"p50 {http.p50_ms:.1f} ms, p90 {http.p90_ms:.1f} ms, p99 {http.p99_ms:.1f} ms, "
               f"max {http.max_ms:.1f} ms; statuses {http.statuses}; API processes used {server_cpu_ms:.2f} ms of CPU "
-              f"per request (2 cores' worth: {2000 / server_cpu_ms:.0f}/s if nothing else ran)")
+              f"per request (2 cores' worth: {2000 / server_cpu_ms:.0f}/s if nothing else ran)"
+              + (f"; the PostgreSQL server used {pg_cpu_ms:.2f} ms per request on the same cores"
+                 if args.db == "postgresql" else ""))
         print("load average after the run (1/5/15 min): " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
         print(f"verify inproc_per_s={cpu_rate:.0f} http_per_s={http.per_s:.0f} p50_ms={http.p50_ms:.1f} "
               f"p99_ms={http.p99_ms:.1f} naive_per_s={naive_rate:.1f} qr_version={qr_unbound}")
