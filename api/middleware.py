@@ -25,6 +25,12 @@ class _TooLarge(Exception):
     pass
 
 
+#: Set in the scope when a request's body is over the limit, for a page route to answer with a
+#: Chinese page instead of this middleware's JSON 413 (a form posted without JavaScript).
+TOO_LARGE_KEY = "huren.body_too_large"
+PAGES_PREFIX = "/pages/"
+
+
 class BodyLimitMiddleware:
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -40,8 +46,16 @@ class BodyLimitMiddleware:
                     too_big = int(value) > self.max_bytes
                 except ValueError:
                     too_big = True
-                if too_big:
+                if too_big and not scope["path"].startswith(PAGES_PREFIX):
                     await _reply_413(send, self.max_bytes)
+                    return
+                if too_big:  # a page answers it: the body is never read
+                    scope[TOO_LARGE_KEY] = self.max_bytes
+
+                    async def nothing() -> Message:
+                        return {"type": "http.request", "body": b"", "more_body": False}
+
+                    await self.app(scope, nothing, send)
                     return
         seen = 0
         started = False
@@ -52,6 +66,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    scope[TOO_LARGE_KEY] = self.max_bytes
                     raise _TooLarge
             return message
 

@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.auth import ROLE_NAMES
 from api.credentials import Credential, Role
 from api.errors import ApiError
+from api.middleware import TOO_LARGE_KEY
 from api.pages import sessions as ss
 from issuers.rules.regions import is_valid_region, region_name
 
@@ -191,6 +192,8 @@ class PageRoute(APIRoute):
         original = super().get_route_handler()
 
         async def handler(request: Request) -> Response:
+            if TOO_LARGE_KEY in request.scope:  # declared too large: answered before anything is read
+                return _answer(request, _too_large(request))
             try:
                 return await original(request)
             except PageRedirect as redirect:
@@ -200,18 +203,31 @@ class PageRoute(APIRoute):
             except ApiError as exc:
                 return _answer(request, _from_api_error(exc))
             except RequestValidationError:
-                return _answer(request, PageError(400, "表单内容不完整", "提交的表单缺少必要的内容或格式不对。",
-                                                  "请返回上一页，检查后重新提交。"))
-            except StarletteHTTPException as exc:
-                return _answer(request, PageError(exc.status_code, "无法处理", "请求无法处理。",
-                                                  "请返回上一页重试。"))
+                return _answer_unless_too_large(request, PageError(
+                    400, "表单内容不完整", "提交的表单缺少必要的内容或格式不对。", "请返回上一页，检查后重新提交。"))
+            except StarletteHTTPException as exc:  # e.g. FastAPI's "error parsing the body"
+                return _answer_unless_too_large(request, PageError(exc.status_code, "无法处理", "请求无法处理。",
+                                                                   "请返回上一页重试。"))
             except Exception:
+                if TOO_LARGE_KEY in request.scope:  # the upload grew too large while being read
+                    return _answer(request, _too_large(request))
                 # A bug: log it with the path only (form bodies can hold personal data) and apologise.
                 log.exception("page error on %s %s", request.method, request.url.path)
                 return _answer(request, PageError(500, "系统出错了", "服务内部出错，已记录，本次操作可能没有完成。",
                                                   "请稍后重试；如仍出错，请联系运维人员。"))
 
         return handler
+
+
+def _too_large(request: Request) -> PageError:
+    limit_mb = int(request.scope[TOO_LARGE_KEY]) / 1_000_000
+    return PageError(413, "内容过大", f"上传的内容超过了 {limit_mb:g} MB 的上限，本次没有处理。",
+                     "二维码照片请压缩到 2 MB 以内（或只截取二维码部分）后重新上传；也可以粘贴出示码文本。")
+
+
+def _answer_unless_too_large(request: Request, err: PageError) -> Response:
+    """`err` as a page, unless the failure came from an upload over the size limit (then that page)."""
+    return _answer(request, _too_large(request) if TOO_LARGE_KEY in request.scope else err)
 
 
 def _answer(request: Request, err: PageError) -> Response:

@@ -55,6 +55,29 @@ def test_huge_body_is_a_413(stack):
     assert "上限" in reply.json()["error"]["message"]
 
 
+def test_an_oversized_photo_posted_from_a_page_gets_a_chinese_page_not_json(stack):
+    with stack.client() as c:  # a form without JavaScript: multipart, Content-Length over the limit
+        reply = c.post("/pages/clerk/verify-image", files={"image": ("qr.png", b"x" * 3_000_000, "image/png")},
+                       data={"csrf": "x"})
+    assert reply.status_code == 413
+    assert reply.headers["content-type"].startswith("text/html")
+    assert "内容过大" in reply.text and "2 MB" in reply.text
+
+
+def test_an_oversized_chunked_upload_to_a_page_gets_the_same_page(stack):
+    def chunks():  # no Content-Length: the limit is found while the body streams in
+        yield (b'--zzz\r\nContent-Disposition: form-data; name="image"; filename="qr.png"\r\n'
+               b"Content-Type: image/png\r\n\r\n")
+        for _ in range(30):
+            yield b"x" * 100_000
+
+    with stack.client() as c:
+        reply = c.post("/pages/clerk/verify-image", content=chunks(),
+                       headers={"Content-Type": "multipart/form-data; boundary=zzz"})
+    assert reply.status_code == 413
+    assert "内容过大" in reply.text
+
+
 def test_broken_image_is_a_400_saying_it_is_unreadable(stack):
     reply = _post(stack, "/v1/verify/image", files={"image": ("qr.png", b"\x89PNG\r\n\x1a\nbroken", "image/png")})
     assert reply.status_code == 400
