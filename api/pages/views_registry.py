@@ -82,12 +82,7 @@ def matrix_svg(model: Any, type_code: str, type_name: str, regions: list[int], n
 def counts(rt: Any) -> dict[str, Any]:
     """Live figures: anchored certificates from the read model, verifications from the metrics."""
     model = rt.indexer.model
-    by_verdict: dict[str, float] = {}
-    for family in metrics.VERIFICATIONS.collect():
-        for sample in family.samples:
-            if sample.name.endswith("_total"):
-                code = sample.labels.get("verdict", "")
-                by_verdict[code] = by_verdict.get(code, 0) + sample.value
+    by_verdict = metrics.verification_counts()  # every worker's, not just the one answering this page
     verdicts = []
     for code, n in sorted(by_verdict.items(), key=lambda kv: -kv[1]):
         try:

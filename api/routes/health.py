@@ -6,7 +6,7 @@ import time
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from api import metrics
 
@@ -39,13 +39,9 @@ def readyz(request: Request) -> JSONResponse:
 
 @router.get("/metrics", summary="Prometheus 指标", response_class=Response)
 def prometheus(request: Request) -> Response:
+    """The whole service's figures: every worker's when several serve (api.metrics.exposition)."""
     rt = request.app.state.runtime
-    s = rt.indexer.stats
-    metrics.INDEX_HEAD.set(s.head)
-    metrics.INDEX_BLOCK.set(s.indexed)
-    metrics.INDEX_LAG.set(s.lag_blocks)
-    metrics.INDEX_AGE.set(time.time() - s.last_ok if s.last_ok else -1)
-    metrics.ANCHORED.set(len(rt.indexer.model.anchors))
+    metrics.publish_index(rt)  # this worker's index figures as of now; other workers publish on a timer
     for hook in rt.extras.get("metrics_hooks", []):  # type: ignore[union-attr]
         hook()
-    return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
