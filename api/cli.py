@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+
 import click
 
 from api.auditlog_cli import anchor_log, verify_log
@@ -63,7 +69,32 @@ def serve(host: str, port: int, workers: int) -> None:
     """Serve the API (settings from HUREN_* environment variables)."""
     import uvicorn
 
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)
+    with metrics_dir_for(workers):
+        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+@contextlib.contextmanager
+def metrics_dir_for(workers: int) -> Iterator[str | None]:
+    """PROMETHEUS_MULTIPROC_DIR for `workers` worker processes, so /metrics and the public page sum
+    every worker's figures instead of showing whichever worker answers (api.metrics).
+
+    One worker needs none. Several get a fresh private directory (mode 0700, removed when the
+    server exits), unless the operator set the variable, whose directory is used as it is. It is
+    set here, in the supervising process, before any worker exists: uvicorn starts its workers as
+    fresh interpreters that inherit this environment, so prometheus_client reads it on its first
+    import in each worker, which is when it chooses between in-memory and per-process files.
+    """
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if workers <= 1 or given:
+        yield given or None
+        return
+    path = tempfile.mkdtemp(prefix="huren-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    try:
+        yield path
+    finally:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @main.command()
