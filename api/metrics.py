@@ -122,6 +122,17 @@ def publish_index(rt: Any) -> None:
     ANCHORED.set(len(rt.indexer.model.anchors))
 
 
+def publish_outbox(rt: Any) -> None:
+    """Set the outbox gauge: this host's departments' batches by state (pending and submitted ones
+    are the backlog still to anchor). Read from the shared database on each scrape."""
+    totals: dict[str, int] = {}
+    for dept in rt.departments.values():
+        for state, n in dept.service.store.batch_counts(dept.credit_code).items():
+            totals[state.value] = totals.get(state.value, 0) + n
+    for state, n in totals.items():
+        OUTBOX_DEPTH.labels(state).set(n)
+
+
 async def publish_index_periodically(rt: Any, interval_s: float = PUBLISH_INTERVAL_S) -> None:
     """Keep this worker's index gauges current for scrapes answered by other workers (until cancelled)."""
     while True:

@@ -42,6 +42,7 @@ def prometheus(request: Request) -> Response:
     """The whole service's figures: every worker's when several serve (api.metrics.exposition)."""
     rt = request.app.state.runtime
     metrics.publish_index(rt)  # this worker's index figures as of now; other workers publish on a timer
+    metrics.publish_outbox(rt)  # the shared outbox, as of now
     for hook in rt.extras.get("metrics_hooks", []):  # type: ignore[union-attr]
         hook()
     return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
