@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 
 from api.auditlog import (
     GENESIS_HASH,
@@ -476,3 +476,22 @@ def test_anchor_log_command_anchors_the_head_with_the_operator_keystore(log, dev
     assert third.exit_code == 0 and "anchored: seq 9" in third.output, third.output
     assert check_log(log, devnet.rpc, devnet.manifest, account.address).anchors_matched == 2
 
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_log_writer_recovers_when_the_server_drops_its_connection(log):
+    writer = LogWriter(log).start()
+    writer.append(LogRecord("c1", HE, DOC, "VALID"))
+    with log.engine.connect() as c:  # the server ends the writer's session, as a failover or restart would
+        c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+    outcomes = []
+    for _ in range(3):
+        try:
+            outcomes.append(writer.append(LogRecord("c1", HE, DOC, "VALID")).seq)
+        except Exception as exc:  # the batch on the dead connection fails: its callers learn it
+            outcomes.append(type(exc).__name__)
+    writer.close()
+    assert outcomes[-1] == log.head().seq, f"the writer did not recover: {outcomes}"
+    assert sum(isinstance(o, str) for o in outcomes) <= 1, outcomes
+    _assert_gap_free(log, log.head().seq)
