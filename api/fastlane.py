@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import metrics
 from api.auth import rate_limited
 from api.credentials import Credential
+from api.errors import error_body
 from api.jsonbody import dump_json, load_json
 from api.routes.verify import answer_for
 from verifier.engine import verify_text
@@ -72,14 +73,12 @@ class VerifyFastLane:
         if wait > 0:
             error = rate_limited(wait)
             _SERVED.inc()
-            await _send(send, error.status, {"error": {"code": error.code, "message": error.message,
-                                                       "hint": error.hint}},
+            await _send(send, error.status, error_body(error.code, error.message, error.hint),
                         [(k.lower().encode(), v.encode()) for k, v in (error.headers or {}).items()])
             return
-        await self._verify(scope, send, runtime, cred, presentation, started)
+        await self._verify(send, runtime, cred, presentation, started)
 
-    async def _verify(self, scope: Scope, send: Send, runtime: Any, cred: Credential, presentation: str,
-                      started: float) -> None:
+    async def _verify(self, send: Send, runtime: Any, cred: Credential, presentation: str, started: float) -> None:
         assert cred.region is not None
         result = verify_text(presentation.strip(), runtime.view, runtime.policy_for(cred.region), int(time.time()))
         entry = await runtime.record_verification_async(cred, result)
