@@ -37,6 +37,7 @@ from ledger.abi import ContractABI
 from ledger.devnet import wait_for
 from ledger.errors import LedgerError
 from ledger.store import make_engine
+from tests.fresh_loop import run_in_fresh_loop
 
 HE = 130000
 DOC = bytes.fromhex("5a" * 32)
@@ -374,7 +375,7 @@ def test_log_writer_resolves_coroutines_with_their_own_entries(log):
         futures = [writer.submit_async(LogRecord(f"c{k}", HE, DOC, "VALID", "", bytes([k]))) for k in range(200)]
         return [(await f).seq for f in futures]
 
-    seqs = asyncio.run(verify_many())
+    seqs = run_in_fresh_loop(verify_many())
     writer.close()
     assert seqs == list(range(1, 201)), "each coroutine got its own entry, in submission order"
     _assert_gap_free(log, 200)
@@ -389,7 +390,7 @@ def test_log_writer_hands_a_failed_append_to_a_waiting_coroutine(log):
         await writer.submit_async(LogRecord("c1", HE, DOC, "VALID"))
 
     with pytest.raises(LedgerError, match="behind the stored entries"):
-        asyncio.run(verify_one())
+        run_in_fresh_loop(verify_one())
     writer.close()
 
 
@@ -400,7 +401,7 @@ def test_log_writer_lingers_under_load_so_entries_share_a_commit(log):
         await asyncio.gather(*(writer.submit_async(LogRecord("c", HE, DOC, "VALID", "", bytes([k, i])))
                                for k in range(4) for i in range(50)))
 
-    asyncio.run(burst())
+    run_in_fresh_loop(burst())
     writer.close()
     assert writer.appended == 200
     assert writer.batches <= 4, f"200 queued entries took {writer.batches} transactions"

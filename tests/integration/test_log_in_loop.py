@@ -13,6 +13,7 @@ from api.log_in_loop import InLoopLogWriter
 from api.runtime import log_writer_for
 from ledger.errors import LedgerError
 from ledger.store import make_engine
+from tests.fresh_loop import run_in_fresh_loop
 
 HE = 130000
 DOC = bytes.fromhex("5a" * 32)
@@ -39,7 +40,7 @@ def test_coroutines_get_their_own_entries_in_submission_order(log, writer):
         entries = await asyncio.gather(*(writer.submit_async(_record(k)) for k in range(120)))
         return [e.seq for e in entries]
 
-    assert asyncio.run(verify_many()) == list(range(1, 121))
+    assert run_in_fresh_loop(verify_many()) == list(range(1, 121))
     assert check_log(log, None, None, None).ok
 
 
@@ -48,7 +49,7 @@ def test_entries_submitted_in_one_loop_turn_share_one_transaction(log, writer):
         futures = [writer.submit_async(_record(k)) for k in range(50)]  # no await in between: one turn
         await asyncio.gather(*futures)
 
-    asyncio.run(one_turn())
+    run_in_fresh_loop(one_turn())
     assert (writer.batches, writer.appended) == (1, 50)
 
 
@@ -62,7 +63,7 @@ def test_a_failed_append_reaches_every_waiting_coroutine(log, writer):
                                         return_exceptions=True)
         return outcomes
 
-    outcomes = asyncio.run(verify_two())
+    outcomes = run_in_fresh_loop(verify_two())
     assert all(isinstance(o, LedgerError) and "behind the stored entries" in str(o) for o in outcomes)
 
 
@@ -79,7 +80,7 @@ def test_threads_and_the_loop_append_to_one_gap_free_chain(log, writer):
     threads = [threading.Thread(target=clerk_thread, args=(k,)) for k in range(1, 4)]
     for t in threads:
         t.start()
-    asyncio.run(loop_side())
+    run_in_fresh_loop(loop_side())
     for t in threads:
         t.join()
     assert [e.seq for e in log.entries()] == list(range(1, 161))

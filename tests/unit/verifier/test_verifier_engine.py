@@ -1,9 +1,12 @@
-"""What a VerificationResult carries, the policy's own checks, decoding through the engine, speed."""
+"""What a VerificationResult carries, the policy's own checks, decoding through the engine.
+
+Speed is measured by bench/verify.py (bench/README.md), not asserted here: a timed test fails on
+a slower host without anything having changed.
+"""
 
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from verifier_world import DOMAIN, NOW, World, replace_field
@@ -106,26 +109,3 @@ def test_a_presentation_for_another_deployment_fails(world: World) -> None:
     # The issuer signed the root in the test deployment's domain: elsewhere it recovers to a stranger.
     assert result.verdict is Verdict.TAMPERED
     assert result.checks[-1].name == "signing_key"
-
-
-def _rate(world: World, bound: bool, n: int = 600) -> float:
-    p = world.present(0, ("holder.name", "claims.licenceNo"), bound=bound)
-    best = 0.0
-    for _ in range(5):  # best of five: the machine is shared; we measure the engine, not the neighbours
-        start = time.process_time()
-        for _ in range(n):
-            verify(p, world.view, world.policy, NOW)
-        best = max(best, n / (time.process_time() - start))
-    return best
-
-
-def test_engine_does_at_least_2000_verifications_per_second_unbound(world: World) -> None:
-    rate = _rate(world, bound=False)
-    print(f"\nunbound presentation: {rate:,.0f} verifications/s")
-    assert rate >= 2000
-
-
-def test_engine_does_at_least_2000_verifications_per_second_holder_bound(world: World) -> None:
-    rate = _rate(world, bound=True)
-    print(f"\nholder-bound presentation (two signature recoveries): {rate:,.0f} verifications/s")
-    assert rate >= 2000
