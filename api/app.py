@@ -41,8 +41,7 @@ _NO_NATIVE_TELEMETRY: dict[str, object] = (
 )
 
 
-def create_app(settings: Settings | None = None, runtime: Runtime | None = None, fast_lane: bool = True) -> FastAPI:
-    """The API app. `fast_lane=False` leaves every verification to the FastAPI route (tests compare the two)."""
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
@@ -72,8 +71,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     app = FastAPI(title="互认 Huren", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
                   **_NO_NATIVE_TELEMETRY)
     install_error_handlers(app)
-    if fast_lane:  # innermost: the body limit and security headers apply to its answers too
-        app.add_middleware(VerifyFastLane)
+    app.add_middleware(VerifyFastLane)  # innermost: the body limit and security headers apply to its answers too
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(health.router)

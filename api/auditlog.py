@@ -440,12 +440,6 @@ def head_behind(head: LogHead) -> LedgerError:
         "tampered with: refusing to append (run verify-log)")
 
 
-def check_records(records: Sequence[object]) -> None:
-    for r in records:
-        if not isinstance(r, LogRecord):
-            raise TypeError(f"expected LogRecord, got {type(r).__name__}")
-
-
 class _SqliteWriterLock:
     """Hands the log's write turn between processes on one SQLite file without sleeping.
 
@@ -587,7 +581,9 @@ class VerificationLog:
         """
         if not records:
             return []
-        check_records(records)
+        for r in records:
+            if not isinstance(r, LogRecord):
+                raise TypeError(f"expected LogRecord, got {type(r).__name__}")
         statements = self.statements
 
         def write(conn: Connection) -> list[LogEntry]:
