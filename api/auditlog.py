@@ -69,7 +69,6 @@ from sqlalchemy import (
     bindparam,
     insert,
     select,
-    text,
     update,
 )
 from sqlalchemy.engine import Connection, Engine
@@ -82,7 +81,7 @@ from ledger.errors import ContractRefused, LedgerError
 from ledger.lease import LeaseTable, LeaseTerms, SendingLease
 from ledger.manifest import Manifest
 from ledger.rpc import RpcClient
-from ledger.store import make_engine
+from ledger.store import lock_for_ddl, make_engine
 from verifier.verdicts import Verdict
 
 if TYPE_CHECKING:
@@ -164,9 +163,6 @@ anchors_table = Table(
     Column("tx_hash", LargeBinary(32)),
     Column("block_number", BigInteger),
 )
-
-# A fixed key for PostgreSQL's advisory lock around schema creation (workers start together).
-_PG_SCHEMA_LOCK: Final[int] = int.from_bytes(keccak(b"huren.vlog.schema")[:8], "big", signed=True)
 
 
 def _now_ms() -> int:
@@ -491,7 +487,6 @@ class VerificationLog:
         self.page_size = page_size
         self.busy_retries = busy_retries
         self._sqlite = engine.dialect.name == "sqlite"
-        self._postgres = engine.dialect.name == "postgresql"
         self._writer_lock = _SqliteWriterLock.for_engine(engine)
         self.statements = AppendStatements.for_dialect(engine.dialect)
         dbapi = engine.dialect.dbapi
@@ -535,8 +530,8 @@ class VerificationLog:
                     try:
                         if self._sqlite:
                             conn.exec_driver_sql("BEGIN IMMEDIATE")
-                        elif schema and self._postgres:
-                            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_SCHEMA_LOCK})
+                        elif schema:
+                            lock_for_ddl(conn, "huren.vlog.schema")
                         result = fn(conn)
                         conn.commit()
                     except BaseException:

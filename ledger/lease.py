@@ -31,7 +31,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BigInteger,
@@ -45,7 +45,6 @@ from sqlalchemy import (
     insert,
     literal,
     select,
-    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -54,6 +53,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.schema import CreateTable
 from sqlalchemy.sql.elements import ColumnElement
+
+from ledger.store import lock_for_ddl
 
 if TYPE_CHECKING:
     from ledger.sender import TxSender
@@ -71,9 +72,6 @@ lease_table = Table(
     Column("until_ms", BigInteger, nullable=False),
 )  # fmt: skip
 
-# PostgreSQL advisory lock around the CREATE TABLE: concurrent CREATE TABLE IF NOT EXISTS can
-# still fail there (a unique violation on pg_type) when workers start together.
-_PG_DDL_LOCK: Final[int] = 0x48_75_72_65_6E_4C  # "HurenL"
 
 
 def new_holder_id() -> str:
@@ -109,8 +107,7 @@ class LeaseTable:
     def _create(self) -> None:
         """CREATE TABLE IF NOT EXISTS, safe when several processes start at once."""
         with self.engine.begin() as c:
-            if c.dialect.name == "postgresql":
-                c.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_DDL_LOCK})
+            lock_for_ddl(c, "huren.leases.schema")
             # SQLite checks IF NOT EXISTS under its write lock: concurrent creators queue on it.
             c.execute(CreateTable(lease_table, if_not_exists=True))
 

@@ -29,10 +29,13 @@ from sqlalchemy import (
     event,
     insert,
     select,
+    text,
     tuple_,
     update,
 )
 from sqlalchemy.engine import Connection, Engine
+
+from common.hashing import keccak
 
 metadata = MetaData()
 
@@ -156,6 +159,18 @@ class Cursor:
     last_block: int
     last_time: int
     manifest_hash: str
+
+
+def lock_for_ddl(c: Connection, name: str) -> None:
+    """Hold the transaction-scoped lock `name` for start-up DDL on PostgreSQL; nothing elsewhere.
+
+    Workers start together and each creates its missing tables; on PostgreSQL two concurrent
+    CREATE TABLEs of one name (even IF NOT EXISTS) fail with a pg_type unique violation. SQLite
+    runs DDL under its single write lock already.
+    """
+    if c.dialect.name == "postgresql":
+        key = int.from_bytes(keccak(name.encode())[:8], "big", signed=True)
+        c.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 
 def make_engine(url: str) -> Engine:
