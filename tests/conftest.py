@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -49,30 +50,50 @@ def db_backends() -> list[str]:
     return ["sqlite", "postgresql"]
 
 
-@pytest.fixture(params=db_backends())
-def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """A fresh, empty database: a SQLite file, or a new database on the PostgreSQL server.
+@contextmanager
+def fresh_pg_database(prefix: str = "huren_test") -> Iterator[str]:
+    """A new, empty database on the PostgreSQL server of HUREN_TEST_PG_URL, dropped afterwards.
 
     In CI (CI=true) PostgreSQL must be reachable: a missing server fails the run instead of
-    silently testing SQLite only.
+    silently testing SQLite only; elsewhere the test is skipped.
     """
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'huren.sqlite'}"
-        return
     url = _pg_url()
     if url is None or not _pg_reachable(url):
         if os.environ.get("CI") == "true":
             pytest.fail(f"PostgreSQL not reachable at {url!r} (HUREN_TEST_PG_URL) but CI requires it")
         pytest.skip("PostgreSQL not reachable; set HUREN_TEST_PG_URL (CI requires it)")
-    name = f"huren_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
         c.execute(text(f'CREATE DATABASE "{name}"'))
     base, _, _ = url.rpartition("/")
-    yield f"{base}/{name}"
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=db_backends())
+def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """A fresh, empty database: a SQLite file, or a new database on the PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'huren.sqlite'}"
+        return
+    with fresh_pg_database() as url:
+        yield url
+
+
+@pytest.fixture
+def log(db_url):  # type: ignore[no-untyped-def]
+    """The verification log (api.auditlog) in a fresh database of each backend."""
+    from api.auditlog import VerificationLog
+    from ledger.store import make_engine
+
+    engine = make_engine(db_url)
+    yield VerificationLog(engine)
+    engine.dispose()
 
 
 BJ, TJ, HE, SH = 110000, 120000, 130000, 310000

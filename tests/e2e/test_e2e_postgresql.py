@@ -4,41 +4,27 @@ the demo's SQLite file). The log is written by the thread writer here (`LogWrite
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from api.auditlog import LogWriter, check_log
 from ledger.anvil import start_anvil
-from tests.conftest import _pg_reachable, _pg_url
+from tests.conftest import fresh_pg_database
 from tests.e2e.conftest import issue_licence, present, wait_anchored
 from tests.e2e.stack import Stack, running_stack
 
 
 @pytest.fixture(scope="module")
 def pg_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    url = _pg_url()
-    if url is None or not _pg_reachable(url):
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL not reachable at {url!r} (HUREN_TEST_PG_URL) but CI requires it")
-        pytest.skip("PostgreSQL not reachable; set HUREN_TEST_PG_URL (CI requires it)")
-    name = f"huren_e2e_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    node = start_anvil()
-    try:
-        with running_stack(node, tmp_path_factory.mktemp("pg-stack"), db_url=f"{url.rpartition('/')[0]}/{name}",
-                           presentation_ttl_s=300) as s:
-            yield s
-    finally:
-        node.stop()
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_pg_database("huren_e2e") as db_url:
+        node = start_anvil()
+        try:
+            with running_stack(node, tmp_path_factory.mktemp("pg-stack"), db_url=db_url,
+                               presentation_ttl_s=300) as s:
+                yield s
+        finally:
+            node.stop()
 
 
 def test_the_log_of_an_api_on_postgresql_is_written_by_a_thread(pg_stack):

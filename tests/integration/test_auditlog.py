@@ -36,7 +36,6 @@ from api.auditlog_cli import verify_log
 from ledger.abi import ContractABI
 from ledger.devnet import wait_for
 from ledger.errors import LedgerError
-from ledger.store import make_engine
 from tests.fresh_loop import run_in_fresh_loop
 
 HE = 130000
@@ -48,13 +47,6 @@ def _append(log: VerificationLog, n: int, start: int = 0) -> None:
     for i in range(start, start + n):
         log.append(credential_id=f"hebei-clerk-{i % 4}", region=HE, certificate_hash=DOC,
                    verdict=VERDICTS[i % len(VERDICTS)], purpose="办理营业执照变更登记", nonce=i.to_bytes(12, "big"))
-
-
-@pytest.fixture
-def log(db_url):  # type: ignore[no-untyped-def]
-    engine = make_engine(db_url)
-    yield VerificationLog(engine)
-    engine.dispose()
 
 
 @pytest.fixture

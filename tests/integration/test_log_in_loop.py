@@ -8,22 +8,14 @@ import threading
 import pytest
 from sqlalchemy import update
 
-from api.auditlog import GENESIS_HASH, LogRecord, LogWriter, VerificationLog, check_log, head_table
+from api.auditlog import GENESIS_HASH, LogRecord, LogWriter, check_log, head_table
 from api.log_in_loop import InLoopLogWriter
 from api.runtime import log_writer_for
 from ledger.errors import LedgerError
-from ledger.store import make_engine
 from tests.fresh_loop import run_in_fresh_loop
 
 HE = 130000
 DOC = bytes.fromhex("5a" * 32)
-
-
-@pytest.fixture
-def log(db_url):  # type: ignore[no-untyped-def]
-    engine = make_engine(db_url)
-    yield VerificationLog(engine)
-    engine.dispose()
 
 
 @pytest.fixture
