@@ -53,7 +53,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -256,39 +256,29 @@ end
 """
 
 
-def process_tree_cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) used so far by process `pid` and its direct children (Linux /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # exited meanwhile
-        if int(entry.name) == pid or int(fields[1]) == pid:  # fields[1] is the parent's pid
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / tick
-
-
-def named_processes_cpu_s(name: str) -> float:
-    """CPU seconds used so far by every process whose command name is `name` (e.g. the PostgreSQL
-    server's backends, which share the two cores with the API but are not its children)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
+def _processes() -> Iterator[tuple[int, str, int, int]]:
+    """(pid, command name, parent pid, CPU clock ticks used: user + system) of every process (Linux /proc)."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             head, _, rest = (entry / "stat").read_text().rpartition(")")
-            if head.partition("(")[2] != name:
-                continue
-            fields = rest.split()
         except OSError:
             continue  # exited meanwhile
-        total += int(fields[11]) + int(fields[12])
-    return total / tick
+        fields = rest.split()
+        yield int(entry.name), head.partition("(")[2], int(fields[1]), int(fields[11]) + int(fields[12])
+
+
+def process_tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process `pid` and its direct children."""
+    ticks = sum(cpu for p, _, parent, cpu in _processes() if pid in (p, parent))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def named_processes_cpu_s(name: str) -> float:
+    """CPU seconds used so far by every process whose command name is `name` (e.g. the PostgreSQL
+    server's backends, which share the two cores with the API but are not its children)."""
+    return sum(cpu for _, command, _, cpu in _processes() if command == name) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True)
