@@ -4,6 +4,10 @@ pragma solidity ^0.8.28;
 import {IssuerRegistry} from "./IssuerRegistry.sol";
 import {RecognitionPolicy} from "./RecognitionPolicy.sol";
 import {AnchorLedger} from "./AnchorLedger.sol";
+import {NodeRegistry} from "./NodeRegistry.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 
 /**
  * @title Consortium
@@ -13,7 +17,7 @@ import {AnchorLedger} from "./AnchorLedger.sol";
  * Two kinds of proposal exist:
  *  - regional (kind 1): made and approved by officers of ONE region, acting for that region only
  *    (register / suspend / revoke its issuing departments, manage its officers, declare which
- *    types it recognises). Executes when `regionThreshold(region)` distinct officers approved
+ *    types it recognises, register its federation node and node keys). Executes when `regionThreshold(region)` distinct officers approved
  *    (双人双锁: default k = 2).
  *  - consortium (kind 2): made by an officer of any member region; each member REGION approves
  *    once. Executes when `quorumRequired()` regions approved (default strict majority).
@@ -28,8 +32,17 @@ import {AnchorLedger} from "./AnchorLedger.sol";
  *    pending proposal of that region. Void proposals can be re-proposed.
  *  - a region has at most `MAX_OFFICERS` officers, so removing a region clears its officers in a
  *    bounded loop.
+ *
+ * Officers' keys stay on the officers' own devices: besides calling {proposeRegional},
+ * {proposeConsortium} and {approve} from their own account, an officer may sign the same act as
+ * EIP-712 typed data (domain "Huren Consortium", version "1") and let any account relay it
+ * ({proposeRegionalBySig}, {proposeConsortiumBySig}, {approveBySig}). The signer is the acting
+ * officer; the relayer gains no power. Each signature carries the officer's next nonce
+ * ({nonces}, used once) and a deadline. Signatures are checked with OpenZeppelin's
+ * SignatureChecker: ECDSA (low-s only) for a plain account, ERC-1271 for an officer that is a
+ * contract account (e.g. one behind a hardware or passkey signer).
  */
-contract Consortium {
+contract Consortium is EIP712, Nonces {
     // ---------------------------------------------------------------- constants
 
     /// @notice Proposal kind: acts for one region, approved by that region's officers.
@@ -49,6 +62,17 @@ contract Consortium {
     uint64 public constant MAX_PROPOSAL_TTL = 90 days;
     /// @notice Upper bound on officers per region (keeps every loop bounded).
     uint256 public constant MAX_OFFICERS = 32;
+
+    /// @notice EIP-712 type of an officer's signed approval ({approveBySig}).
+    bytes32 public constant APPROVE_TYPEHASH =
+        keccak256("Approve(uint256 id,address officer,uint256 nonce,uint256 deadline)");
+    /// @notice EIP-712 type of an officer's signed regional proposal ({proposeRegionalBySig}); `data` is hashed.
+    bytes32 public constant PROPOSE_REGIONAL_TYPEHASH = keccak256(
+        "ProposeRegional(uint32 region,address target,bytes data,address officer,uint256 nonce,uint256 deadline)"
+    );
+    /// @notice EIP-712 type of an officer's signed consortium proposal ({proposeConsortiumBySig}); `data` is hashed.
+    bytes32 public constant PROPOSE_CONSORTIUM_TYPEHASH =
+        keccak256("ProposeConsortium(address target,bytes data,address officer,uint256 nonce,uint256 deadline)");
 
     /// @notice {proposalState}: no such proposal.
     uint8 public constant STATE_NONE = 0;
@@ -101,6 +125,8 @@ contract Consortium {
     address public recognitionPolicy;
     /// @notice The bound AnchorLedger (zero until {bindContracts}).
     address public anchorLedger;
+    /// @notice The bound NodeRegistry (zero until {bindContracts}).
+    address public nodeRegistry;
 
     /// @notice Quorum in basis points of member regions: needed = members * bps / 10000 + 1.
     uint16 public quorumBps;
@@ -128,7 +154,7 @@ contract Consortium {
     // ---------------------------------------------------------------- events
 
     /// @notice The registries were bound; the deployer has no power any more.
-    event ContractsBound(address issuerRegistry, address recognitionPolicy, address anchorLedger);
+    event ContractsBound(address issuerRegistry, address recognitionPolicy, address anchorLedger, address nodeRegistry);
     /// @notice A proposal was created (kind 1 regional, 2 consortium; region 0 for consortium).
     event ProposalCreated(
         uint256 indexed id,
@@ -145,6 +171,8 @@ contract Consortium {
     );
     /// @notice The proposal reached its threshold and its call succeeded (same transaction).
     event ProposalExecuted(uint256 indexed id);
+    /// @notice An officer's signed act (proposal or approval `id`) was relayed by `relayer`, using `nonce`.
+    event SignedActRelayed(uint256 indexed id, address indexed officer, address indexed relayer, uint256 nonce);
     /// @notice A region joined with these officers and threshold (also emitted for genesis regions).
     event RegionAdmitted(uint32 indexed region, address[] officers, uint8 threshold);
     /// @notice A region left; all its officers are removed with it.
@@ -198,6 +226,8 @@ contract Consortium {
     error ProposalVoid(uint256 id);
     error AlreadyApproved(uint256 id, address approver);
     error ExecutionFailed(uint256 id);
+    error SignatureExpired(uint256 deadline);
+    error InvalidSignature(address officer);
 
     // ---------------------------------------------------------------- modifiers
 
@@ -215,7 +245,9 @@ contract Consortium {
      * @param thresholds k of each region (0 = {DEFAULT_THRESHOLD}); may be empty for all defaults.
      * @param ttl lifetime of proposals in seconds (0 = {DEFAULT_PROPOSAL_TTL}).
      */
-    constructor(uint32[] memory regions, address[][] memory officers, uint8[] memory thresholds, uint64 ttl) {
+    constructor(uint32[] memory regions, address[][] memory officers, uint8[] memory thresholds, uint64 ttl)
+        EIP712("Huren Consortium", "1")
+    {
         if (regions.length == 0) revert NoRegions();
         if (officers.length != regions.length) revert LengthMismatch();
         if (thresholds.length != 0 && thresholds.length != regions.length) revert LengthMismatch();
@@ -232,10 +264,18 @@ contract Consortium {
      * @notice One-time wiring of the registries, by the deployer. Afterwards the deployer has no power.
      * @dev Each registry must point back at this consortium (and the ledger at the registry).
      */
-    function bindContracts(address issuerRegistry_, address recognitionPolicy_, address anchorLedger_) external {
+    function bindContracts(
+        address issuerRegistry_,
+        address recognitionPolicy_,
+        address anchorLedger_,
+        address nodeRegistry_
+    ) external {
         if (msg.sender != deployer) revert NotDeployer(msg.sender);
         if (issuerRegistry != address(0)) revert AlreadyBound();
-        if (issuerRegistry_ == address(0) || recognitionPolicy_ == address(0) || anchorLedger_ == address(0)) {
+        if (
+            issuerRegistry_ == address(0) || recognitionPolicy_ == address(0) || anchorLedger_ == address(0)
+                || nodeRegistry_ == address(0)
+        ) {
             revert ZeroAddress();
         }
         if (address(IssuerRegistry(issuerRegistry_).consortium()) != address(this)) {
@@ -245,11 +285,13 @@ contract Consortium {
             revert BindingMismatch(recognitionPolicy_);
         }
         if (address(AnchorLedger(anchorLedger_).registry()) != issuerRegistry_) revert BindingMismatch(anchorLedger_);
+        if (address(NodeRegistry(nodeRegistry_).consortium()) != address(this)) revert BindingMismatch(nodeRegistry_);
         issuerRegistry = issuerRegistry_;
         recognitionPolicy = recognitionPolicy_;
         anchorLedger = anchorLedger_;
+        nodeRegistry = nodeRegistry_;
         deployer = address(0);
-        emit ContractsBound(issuerRegistry_, recognitionPolicy_, anchorLedger_);
+        emit ContractsBound(issuerRegistry_, recognitionPolicy_, anchorLedger_, nodeRegistry_);
     }
 
     // ---------------------------------------------------------------- proposals
@@ -257,21 +299,35 @@ contract Consortium {
     /**
      * @notice Proposes a change on behalf of `region`; the caller's creation is the first approval.
      * @dev The caller must be an officer of `region`, `target` one of {issuerRegistry,
-     * recognitionPolicy, this}, the selector in the regional allow-list, and the first ABI argument
+     * recognitionPolicy, nodeRegistry, this}, the selector in the regional allow-list, and the first ABI argument
      * of `data` equal to `region`. Executes immediately when the region's threshold is 1.
      * @return id the new proposal's id.
      */
     function proposeRegional(uint32 region, address target, bytes calldata data) external returns (uint256 id) {
-        if (region == 0 || officerRegion[msg.sender] != region) revert NotOfficer(region, msg.sender);
-        bytes4 selector = _selector(data);
-        _checkRegionalCall(target, selector);
-        if (data.length < 36) revert MalformedCall();
-        uint256 argument = uint256(bytes32(data[4:36]));
-        if (argument != region) revert RegionMismatch(region, argument);
+        return _proposeRegional(msg.sender, region, target, data);
+    }
 
-        id = _create(KIND_REGIONAL, region, _regions[region].nonce, target, data);
-        _regionApproved[id][region] = true;
-        _recordApproval(id, region);
+    /**
+     * @notice {proposeRegional} signed by `officer` on their own device and relayed by any account.
+     * @dev Signed as EIP-712 `ProposeRegional(region, target, keccak256(data), officer, nonce, deadline)`;
+     * `nonce` must be the officer's next nonce ({nonces}) and is used up; refused after `deadline`.
+     * @return id the new proposal's id.
+     */
+    function proposeRegionalBySig(
+        uint32 region,
+        address target,
+        bytes calldata data,
+        address officer,
+        uint256 nonce,
+        uint256 deadline,
+        bytes calldata signature
+    ) external returns (uint256 id) {
+        bytes32 structHash = keccak256(
+            abi.encode(PROPOSE_REGIONAL_TYPEHASH, region, target, keccak256(data), officer, nonce, deadline)
+        );
+        _checkSigned(structHash, officer, nonce, deadline, signature);
+        id = _proposeRegional(officer, region, target, data);
+        emit SignedActRelayed(id, officer, msg.sender, nonce);
     }
 
     /**
@@ -281,15 +337,29 @@ contract Consortium {
      * @return id the new proposal's id.
      */
     function proposeConsortium(address target, bytes calldata data) external returns (uint256 id) {
-        uint32 region = officerRegion[msg.sender];
-        if (region == 0) revert NotOfficer(0, msg.sender);
-        bytes4 selector = _selector(data);
-        if (target != address(this)) revert TargetNotAllowed(target);
-        if (!_isConsortiumSelector(selector)) revert SelectorNotAllowed(target, selector);
+        return _proposeConsortium(msg.sender, target, data);
+    }
 
-        id = _create(KIND_CONSORTIUM, 0, _membershipNonce, target, data);
-        _regionApproved[id][region] = true;
-        _recordApproval(id, region);
+    /**
+     * @notice {proposeConsortium} signed by `officer` on their own device and relayed by any account.
+     * @dev Signed as EIP-712 `ProposeConsortium(target, keccak256(data), officer, nonce, deadline)`;
+     * `nonce` must be the officer's next nonce ({nonces}) and is used up; refused after `deadline`.
+     * @return id the new proposal's id.
+     */
+    function proposeConsortiumBySig(
+        address target,
+        bytes calldata data,
+        address officer,
+        uint256 nonce,
+        uint256 deadline,
+        bytes calldata signature
+    ) external returns (uint256 id) {
+        bytes32 structHash = keccak256(
+            abi.encode(PROPOSE_CONSORTIUM_TYPEHASH, target, keccak256(data), officer, nonce, deadline)
+        );
+        _checkSigned(structHash, officer, nonce, deadline, signature);
+        id = _proposeConsortium(officer, target, data);
+        emit SignedActRelayed(id, officer, msg.sender, nonce);
     }
 
     /**
@@ -299,6 +369,62 @@ contract Consortium {
      * if execution fails (the approval is then not recorded either).
      */
     function approve(uint256 id) external {
+        _approve(id, msg.sender);
+    }
+
+    /**
+     * @notice {approve} signed by `officer` on their own device and relayed by any account.
+     * @dev Signed as EIP-712 `Approve(id, officer, nonce, deadline)`; `nonce` must be the officer's
+     * next nonce ({nonces}) and is used up; refused after `deadline`. The relayer gains no power:
+     * the approval counts for `officer` only, under the same rules as {approve}.
+     */
+    function approveBySig(uint256 id, address officer, uint256 nonce, uint256 deadline, bytes calldata signature)
+        external
+    {
+        _checkSigned(
+            keccak256(abi.encode(APPROVE_TYPEHASH, id, officer, nonce, deadline)), officer, nonce, deadline, signature
+        );
+        _approve(id, officer);
+        emit SignedActRelayed(id, officer, msg.sender, nonce);
+    }
+
+    /// @notice The EIP-712 domain separator of officers' signed acts (chain id and this contract's address).
+    // solhint-disable-next-line func-name-mixedcase
+    function DOMAIN_SEPARATOR() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    // ---------------------------------------------------------------- proposals (internals)
+
+    function _proposeRegional(address officer, uint32 region, address target, bytes calldata data)
+        private
+        returns (uint256 id)
+    {
+        if (region == 0 || officerRegion[officer] != region) revert NotOfficer(region, officer);
+        bytes4 selector = _selector(data);
+        _checkRegionalCall(target, selector);
+        if (data.length < 36) revert MalformedCall();
+        uint256 argument = uint256(bytes32(data[4:36]));
+        if (argument != region) revert RegionMismatch(region, argument);
+
+        id = _create(officer, KIND_REGIONAL, region, _regions[region].nonce, target, data);
+        _regionApproved[id][region] = true;
+        _recordApproval(id, officer, region);
+    }
+
+    function _proposeConsortium(address officer, address target, bytes calldata data) private returns (uint256 id) {
+        uint32 region = officerRegion[officer];
+        if (region == 0) revert NotOfficer(0, officer);
+        bytes4 selector = _selector(data);
+        if (target != address(this)) revert TargetNotAllowed(target);
+        if (!_isConsortiumSelector(selector)) revert SelectorNotAllowed(target, selector);
+
+        id = _create(officer, KIND_CONSORTIUM, 0, _membershipNonce, target, data);
+        _regionApproved[id][region] = true;
+        _recordApproval(id, officer, region);
+    }
+
+    function _approve(uint256 id, address officer) private {
         Proposal storage p = _proposals[id];
         if (p.kind == 0) revert UnknownProposal(id);
         if (p.executed) revert ProposalAlreadyExecuted(id);
@@ -307,16 +433,29 @@ contract Consortium {
         if (block.timestamp >= p.expiresAt) revert ProposalExpired(id, p.expiresAt);
         if (_isVoid(p)) revert ProposalVoid(id);
 
-        uint32 region = officerRegion[msg.sender];
+        uint32 region = officerRegion[officer];
         if (p.kind == KIND_REGIONAL) {
-            if (region != p.region) revert NotOfficer(p.region, msg.sender);
-            if (_approvedBy[id][msg.sender]) revert AlreadyApproved(id, msg.sender);
+            if (region != p.region) revert NotOfficer(p.region, officer);
+            if (_approvedBy[id][officer]) revert AlreadyApproved(id, officer);
         } else {
-            if (region == 0) revert NotOfficer(0, msg.sender);
-            if (_regionApproved[id][region]) revert AlreadyApproved(id, msg.sender);
+            if (region == 0) revert NotOfficer(0, officer);
+            if (_regionApproved[id][region]) revert AlreadyApproved(id, officer);
             _regionApproved[id][region] = true;
         }
-        _recordApproval(id, region);
+        _recordApproval(id, officer, region);
+    }
+
+    /// @dev Checks a relayed act: deadline, the officer's next nonce (used up), then the signature.
+    function _checkSigned(bytes32 structHash, address officer, uint256 nonce, uint256 deadline, bytes calldata sig)
+        private
+    {
+        // Deadlines are minutes ahead: a validator's clock drift of seconds is irrelevant.
+        // forge-lint: disable-next-line(block-timestamp)
+        if (block.timestamp > deadline) revert SignatureExpired(deadline);
+        _useCheckedNonce(officer, nonce);
+        if (!SignatureChecker.isValidSignatureNow(officer, _hashTypedDataV4(structHash), sig)) {
+            revert InvalidSignature(officer);
+        }
     }
 
     // ---------------------------------------------------------------- consortium actions (onlySelf)
@@ -547,7 +686,7 @@ contract Consortium {
 
     // ---------------------------------------------------------------- internals
 
-    function _create(uint8 kind, uint32 region, uint32 nonce, address target, bytes calldata data)
+    function _create(address proposer, uint8 kind, uint32 region, uint32 nonce, address target, bytes calldata data)
         private
         returns (uint256 id)
     {
@@ -560,21 +699,21 @@ contract Consortium {
         p.createdAt = uint64(block.timestamp);
         p.expiresAt = expiresAt;
         p.target = target;
-        p.proposer = msg.sender;
+        p.proposer = proposer;
         p.data = data;
-        emit ProposalCreated(id, kind, region, target, data, msg.sender, expiresAt);
+        emit ProposalCreated(id, kind, region, target, data, proposer, expiresAt);
     }
 
-    /// @dev Counts msg.sender's approval (region already checked), then executes if the threshold is met.
-    function _recordApproval(uint256 id, uint32 region) private {
+    /// @dev Counts `approver`'s approval (region already checked), then executes if the threshold is met.
+    function _recordApproval(uint256 id, address approver, uint32 region) private {
         Proposal storage p = _proposals[id];
-        _approvedBy[id][msg.sender] = true;
+        _approvedBy[id][approver] = true;
         uint256 approvals = p.approvals + 1;
         // safe: distinct officers (<= MAX_OFFICERS) or member regions (< 1,000,000 codes, in practice 34)
         // forge-lint: disable-next-line(unsafe-typecast)
         p.approvals = uint16(approvals);
         uint256 required = requiredApprovals(id);
-        emit ProposalApproved(id, msg.sender, region, approvals, required);
+        emit ProposalApproved(id, approver, region, approvals, required);
         if (approvals >= required) _execute(id, p);
     }
 
@@ -613,6 +752,10 @@ contract Consortium {
         } else if (target != address(0) && target == recognitionPolicy) {
             allowed =
                 s == RecognitionPolicy.setRecognition.selector || s == RecognitionPolicy.withdrawRecognition.selector;
+        } else if (target != address(0) && target == nodeRegistry) {
+            allowed = s == NodeRegistry.registerNode.selector || s == NodeRegistry.setNodeUrl.selector
+                || s == NodeRegistry.addNodeKey.selector || s == NodeRegistry.retireNodeKey.selector
+                || s == NodeRegistry.removeNode.selector;
         } else {
             revert TargetNotAllowed(target);
         }

@@ -8,6 +8,7 @@ import {Consortium} from "../Consortium.sol";
 import {IssuerRegistry} from "../IssuerRegistry.sol";
 import {RecognitionPolicy} from "../RecognitionPolicy.sol";
 import {AnchorLedger} from "../AnchorLedger.sol";
+import {NodeRegistry} from "../NodeRegistry.sol";
 import {MerkleBuilder} from "../test/utils/MerkleBuilder.sol";
 
 interface VmScript {
@@ -58,7 +59,9 @@ contract GasBench {
         IssuerRegistry registry = new IssuerRegistry(consortium);
         RecognitionPolicy policy = new RecognitionPolicy(consortium);
         ledger = new AnchorLedger(registry);
-        consortium.bindContracts(address(registry), address(policy), address(ledger));
+        consortium.bindContracts(
+            address(registry), address(policy), address(ledger), address(new NodeRegistry(consortium))
+        );
         vm.stopBroadcast();
 
         vm.startBroadcast(officerPk);

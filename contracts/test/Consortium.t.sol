@@ -10,9 +10,12 @@ import {Consortium} from "../Consortium.sol";
 import {IssuerRegistry} from "../IssuerRegistry.sol";
 import {RecognitionPolicy} from "../RecognitionPolicy.sol";
 import {AnchorLedger} from "../AnchorLedger.sol";
+import {NodeRegistry} from "../NodeRegistry.sol";
 
 contract ConsortiumTest is Fixture {
-    event ContractsBound(address issuerRegistry, address recognitionPolicy, address anchorLedger);
+    event ContractsBound(address issuerRegistry, address recognitionPolicy, address anchorLedger, address nodeRegistry);
+
+    NodeRegistry internal freshNodes; // the node registry of the last {_fresh} deployment
     event ProposalCreated(
         uint256 indexed id,
         uint8 kind,
@@ -168,6 +171,7 @@ contract ConsortiumTest is Fixture {
         r = new IssuerRegistry(c);
         p = new RecognitionPolicy(c);
         l = new AnchorLedger(r);
+        freshNodes = new NodeRegistry(c);
         vm.stopPrank();
     }
 
@@ -181,39 +185,43 @@ contract ConsortiumTest is Fixture {
 
         vm.prank(stranger);
         vm.expectRevert(abi.encodeWithSelector(Consortium.NotDeployer.selector, stranger));
-        c.bindContracts(address(r), address(p), address(l));
+        c.bindContracts(address(r), address(p), address(l), address(freshNodes));
 
         vm.prank(deployer);
         vm.expectRevert(Consortium.ZeroAddress.selector);
-        c.bindContracts(address(0), address(p), address(l));
+        c.bindContracts(address(0), address(p), address(l), address(freshNodes));
 
         vm.expectEmit(address(c));
-        emit ContractsBound(address(r), address(p), address(l));
+        emit ContractsBound(address(r), address(p), address(l), address(freshNodes));
         vm.prank(deployer);
-        c.bindContracts(address(r), address(p), address(l));
+        c.bindContracts(address(r), address(p), address(l), address(freshNodes));
         assertEq(c.deployer(), address(0));
 
         vm.prank(deployer);
         vm.expectRevert(abi.encodeWithSelector(Consortium.NotDeployer.selector, deployer));
-        c.bindContracts(address(r), address(p), address(l));
+        c.bindContracts(address(r), address(p), address(l), address(freshNodes));
     }
 
     function test_bindContracts_refusesForeignContracts() public {
         (Consortium c, IssuerRegistry r, RecognitionPolicy p, AnchorLedger l) = _fresh();
         vm.startPrank(deployer);
         vm.expectRevert(abi.encodeWithSelector(Consortium.BindingMismatch.selector, address(registry)));
-        c.bindContracts(address(registry), address(p), address(l));
+        c.bindContracts(address(registry), address(p), address(l), address(freshNodes));
         vm.expectRevert(abi.encodeWithSelector(Consortium.BindingMismatch.selector, address(policy)));
-        c.bindContracts(address(r), address(policy), address(l));
+        c.bindContracts(address(r), address(policy), address(l), address(freshNodes));
         vm.expectRevert(abi.encodeWithSelector(Consortium.BindingMismatch.selector, address(ledger)));
-        c.bindContracts(address(r), address(p), address(ledger));
+        c.bindContracts(address(r), address(p), address(ledger), address(freshNodes));
+        vm.expectRevert(abi.encodeWithSelector(Consortium.BindingMismatch.selector, address(nodes)));
+        c.bindContracts(address(r), address(p), address(l), address(nodes));
+        vm.expectRevert(Consortium.ZeroAddress.selector);
+        c.bindContracts(address(r), address(p), address(l), address(0));
         vm.stopPrank();
     }
 
     function test_deployer_hasNoPowerAfterBinding() public {
         vm.startPrank(deployer);
         vm.expectRevert(abi.encodeWithSelector(Consortium.NotDeployer.selector, deployer));
-        consortium.bindContracts(address(registry), address(policy), address(ledger));
+        consortium.bindContracts(address(registry), address(policy), address(ledger), address(nodes));
         vm.expectRevert(abi.encodeWithSelector(Consortium.NotSelf.selector, deployer));
         consortium.admitRegion(ZJ, _list(deployer, zj1), 2);
         vm.expectRevert(abi.encodeWithSelector(Consortium.NotSelf.selector, deployer));

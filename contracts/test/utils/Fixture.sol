@@ -10,6 +10,7 @@ import {IssuerRegistry} from "../../IssuerRegistry.sol";
 import {RecognitionPolicy} from "../../RecognitionPolicy.sol";
 import {AnchorLedger} from "../../AnchorLedger.sol";
 import {StatusReader} from "../../StatusReader.sol";
+import {NodeRegistry} from "../../NodeRegistry.sol";
 
 /**
  * @notice A deployed, bound system with three genesis regions (北京 110000: 3 officers, 上海 310000 and
@@ -57,6 +58,7 @@ abstract contract Fixture is Test {
     RecognitionPolicy internal policy;
     AnchorLedger internal ledger;
     StatusReader internal reader;
+    NodeRegistry internal nodes;
 
     function setUp() public virtual {
         vm.warp(T0);
@@ -94,7 +96,8 @@ abstract contract Fixture is Test {
         registry = new IssuerRegistry(consortium);
         policy = new RecognitionPolicy(consortium);
         ledger = new AnchorLedger(registry);
-        consortium.bindContracts(address(registry), address(policy), address(ledger));
+        nodes = new NodeRegistry(consortium);
+        consortium.bindContracts(address(registry), address(policy), address(ledger), address(nodes));
         reader = new StatusReader(consortium);
         vm.stopPrank();
     }
