@@ -9,9 +9,12 @@ facts here lets all three agree on their meaning without importing each other.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Literal, Protocol, runtime_checkable
+
+from common.nodes import NodeKey
 
 
 class IssuerStatus(IntEnum):
@@ -105,12 +108,17 @@ class RecognitionRule:
 
 @dataclass(frozen=True, slots=True)
 class Freshness:
-    """What an answer rests on: chain height, the head's time, and where the facts came from."""
+    """What an answer rests on: the newest block its facts come from, and where they came from.
+
+    The facts are as old as that block (`head_time`, the chain's own clock), whatever the
+    source — common/freshness.py has the rule and the engine applies the policy's one bound.
+    """
 
     height: int
-    head_time: int
-    as_of: int  # unix time at which these facts were known to be current
+    head_time: int  # timestamp of block `height`; 0 when no block has been read yet
     source: Literal["index", "rpc", "snapshot"]
+    #: What the source adds for the clerk, in Chinese (e.g. a fail-over away from a stale node).
+    note: str = ""
 
 
 class ChainUnavailable(Exception):
@@ -144,4 +152,9 @@ class ChainView(Protocol):
         self, verifier_region: int, type_code: str, issuer_region: int, at: int
     ) -> RecognitionRule | None:
         """The rule in force at `at` (specific region first, then the every-region rule)."""
+        ...
+
+    def stamp_keys(self, region: int, at: int) -> Sequence[NodeKey]:
+        """The stamping keys `region`'s node may have used at `at` (the registry's key windows),
+        while the region is a member and its node active; empty if none."""
         ...

@@ -31,6 +31,8 @@ __all__ = [
     "MultiProof",
     "StandardMerkleTree",
     "hash_pair",
+    "process_multiproof",
+    "process_proof",
     "standard_leaf",
     "verify_multiproof",
     "verify_proof",
@@ -220,52 +222,78 @@ def verify_proof(root: bytes, value: bytes, proof: Sequence[bytes]) -> bool:
         return False
 
 
+def process_proof(value: bytes, proof: Sequence[bytes]) -> bytes:
+    """The root that `proof` leads to from bytes32 `value` (OZ `MerkleProof.processProof`).
+
+    Why it exists: format HR2 does not carry the batch root, the verifier derives it, and the
+    anchor lookup then says whether that root was anchored. ValueError for malformed input.
+    """
+    _require_bytes32(value, "a Merkle leaf value")
+    kk = keccak_256
+    node = kk(kk(value).digest()).digest()
+    for sibling in proof:
+        _require_bytes32(sibling, "a proof hash")
+        node = kk(node + sibling if node < sibling else sibling + node).digest()
+    return node
+
+
+def process_multiproof(leaves: Sequence[bytes], proof: Sequence[bytes], flags: Sequence[bool]) -> bytes:
+    """The root a multiproof leads to from bytes32 values `leaves` (OZ `MerkleProof.processMultiProof`).
+
+    `leaves` are values (hashed here with `standard_leaf`), in `MultiProof.leaves` order. As in
+    Solidity: leaves + proof must equal flags + 1 and every proof element must be used; where
+    Solidity would read an unwritten (zero) hash (more hashes consumed than produced), this
+    refuses. Raises ValueError for any malformed or inconsistent multiproof.
+    """
+    try:
+        leaves = list(leaves)
+        proof = list(proof)
+        flags = list(flags)
+    except TypeError:
+        raise ValueError("leaves, proof and flags must be sequences") from None
+    if not all(_is_bytes32(x) for x in leaves) or not all(_is_bytes32(x) for x in proof):
+        raise ValueError("every leaf value and proof hash must be 32 bytes")
+    if not all(type(f) is bool for f in flags):
+        raise ValueError("proof flags must be bools")
+    if len(leaves) + len(proof) != len(flags) + 1:
+        raise ValueError("leaves + proof hashes must be one more than the flags")
+    kk = keccak_256
+    queue = [kk(kk(v).digest()).digest() for v in leaves]
+    head = 0
+    proof_pos = 0
+    for flag in flags:
+        if head >= len(queue):
+            raise ValueError("the multiproof consumes a hash it has not produced")
+        a = queue[head]
+        head += 1
+        if flag:
+            if head >= len(queue):
+                raise ValueError("the multiproof consumes a hash it has not produced")
+            b = queue[head]
+            head += 1
+        else:
+            if proof_pos >= len(proof):
+                raise ValueError("the multiproof needs more proof hashes than it has")
+            b = proof[proof_pos]
+            proof_pos += 1
+        queue.append(kk(a + b if a < b else b + a).digest())
+    if flags:
+        if proof_pos != len(proof):
+            raise ValueError("the multiproof leaves proof hashes unused")
+        return queue[-1]
+    return queue[0] if queue else proof[0]
+
+
 def verify_multiproof(
     root: bytes, leaves: Sequence[bytes], proof: Sequence[bytes], flags: Sequence[bool]
 ) -> bool:
     """True iff the multiproof shows all bytes32 values `leaves` are in the tree with `root`.
 
-    `leaves` are values (hashed here with `standard_leaf`), in `MultiProof.leaves` order.
-    Mirrors Solidity's `MerkleProof.multiProofVerify`: leaves + proof must equal flags + 1 and
-    every proof element must be used. Where Solidity would read an unwritten (zero) hash
-    (more hashes consumed than produced), we reject. Malformed input gives False, never raises.
+    See `process_multiproof` for the rules. Malformed input gives False, never raises.
     """
+    if not _is_bytes32(root):
+        return False
     try:
-        if not _is_bytes32(root):
-            return False
-        leaves = list(leaves)
-        proof = list(proof)
-        flags = list(flags)
-        if not all(_is_bytes32(x) for x in leaves) or not all(_is_bytes32(x) for x in proof):
-            return False
-        if not all(type(f) is bool for f in flags):
-            return False
-        if len(leaves) + len(proof) != len(flags) + 1:
-            return False
-        kk = keccak_256
-        queue = [kk(kk(v).digest()).digest() for v in leaves]
-        head = 0
-        proof_pos = 0
-        for flag in flags:
-            if head >= len(queue):
-                return False
-            a = queue[head]
-            head += 1
-            if flag:
-                if head >= len(queue):
-                    return False
-                b = queue[head]
-                head += 1
-            else:
-                if proof_pos >= len(proof):
-                    return False
-                b = proof[proof_pos]
-                proof_pos += 1
-            queue.append(kk(a + b if a < b else b + a).digest())
-        if flags:
-            if proof_pos != len(proof):
-                return False
-            return queue[-1] == root
-        return (queue[0] if queue else proof[0]) == root
-    except TypeError:  # non-iterable arguments
+        return process_multiproof(leaves, proof, flags) == root
+    except ValueError:
         return False

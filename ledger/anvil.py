@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -26,6 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
 # One client for node-control calls: building an httpx client costs ~65 ms (TLS context).
 _CLIENT = httpx.Client(timeout=30)
+#: Block period of the chains the project runs as a network would (demo, e2e and fault tests):
+#: a permissioned chain makes blocks on a period even when idle, and freshness is measured by
+#: the newest block's timestamp (common/freshness.py), so an idle chain must still tick.
+IDLE_BLOCK_TIME_S = 1
 
 
 def anvil_binary() -> str:
@@ -42,10 +47,37 @@ def anvil_binary() -> str:
     return found
 
 
-def free_port() -> int:
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(count: int = 1) -> int:
+    """A port free now (or the first of `count` consecutive ones) for a server about to listen.
+
+    Taken from below the kernel's ephemeral range: a port from inside it (what binding port 0
+    gives) can be handed to any outgoing connection between this check and the server's bind —
+    the demo's own RPC calls took a node's port that way on a busy CI host.
+    """
+    low, _ = _ephemeral_range()
+    first, last = (10_000, low - count) if low - count > 10_000 else (1_024, low - count)
+    for _ in range(1_000):
+        port = random.randint(first, last)
+        if all(_bindable(port + i) for i in range(count)):
+            return port
+    raise RuntimeError(f"no {count} consecutive free ports between {first} and {low}")
 
 
 @dataclass
@@ -126,15 +158,22 @@ def start_anvil(
     port: int | None = None,
     chain_id: int = 31337,
     block_time: float | None = None,
+    mixed_mining: bool = False,
     accounts: int = 10,
     state_file: Path | None = None,
     extra: list[str] | None = None,
 ) -> Anvil:
     """Start anvil on a free port and wait until it answers JSON-RPC.
 
-    `block_time=None` mines a block per transaction (fast tests); a number mines on an interval,
-    as a real network does. `state_file` keeps the chain across restarts (demo).
+    `block_time=None` mines a block per transaction (fast tests that count blocks exactly); a
+    number mines on an interval, as a real network does; with `mixed_mining` also on every
+    transaction (`--mixed-mining`: a network's period, without waiting for it per transaction).
+    The demo, e2e and fault tests use `block_time=IDLE_BLOCK_TIME_S, mixed_mining=True`. `state_file` keeps
+    the chain across restarts (demo). On an interval-mined node `evm_setIntervalMining 0` stops
+    automine too: re-enable it with `evm_setAutomine true`.
     """
+    if mixed_mining and block_time is None:
+        raise ValueError("mixed_mining needs a block_time (it adds per-transaction mining to interval mining)")
     port = port or free_port()
     args = [
         anvil_binary(), "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(chain_id),
@@ -145,6 +184,8 @@ def start_anvil(
     ]
     if block_time is not None:
         args += ["--block-time", str(block_time)]
+    if mixed_mining:
+        args += ["--mixed-mining"]
     if state_file is not None:
         args += ["--state", str(state_file)]
     args += extra or []

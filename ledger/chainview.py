@@ -5,11 +5,14 @@
 - `RpcChainView`: answers each question with its own `eth_call` — the naive reference used as
   a correctness oracle in tests and as the benchmark baseline, and the fallback for a verifier
   without an index.
+
+Both say how old their facts are the same way (common/freshness.py): by the timestamp of the
+newest block the facts come from — the newest indexed block, or the block the RPC view's calls
+ran at (each verification's calls are pinned to one block, so they are facts of that block).
+The engine holds that age against the policy's one bound.
 """
 
 from __future__ import annotations
-
-import time
 
 from eth_utils import to_checksum_address
 
@@ -26,6 +29,7 @@ from common.facts import (
     RecognitionRule,
     TypeFacts,
 )
+from common.nodes import NodeKey, NodeKeyPurpose, NodeStatus
 from ledger.abi import ContractABI
 from ledger.errors import NodeUnavailable
 from ledger.indexer import Indexer
@@ -34,14 +38,13 @@ from ledger.rpc import RpcClient, RpcError
 
 
 class IndexedChainView:
-    """Facts from the local index. Raises ChainUnavailable when the index is too stale."""
+    """Facts from the local index, as of the newest indexed block (no I/O per question)."""
 
-    def __init__(self, indexer: Indexer, max_staleness_s: float | None = 30.0) -> None:
+    def __init__(self, indexer: Indexer) -> None:
         self.indexer = indexer
-        self.max_staleness_s = max_staleness_s
 
     def freshness(self) -> Freshness:
-        return self.indexer.freshness(self.max_staleness_s)
+        return self.indexer.freshness()
 
     def anchor(self, batch_root: bytes) -> AnchorFacts | None:
         return self.indexer.model.anchor_facts(batch_root, self.indexer.stats.head or self.indexer.stats.indexed)
@@ -61,6 +64,11 @@ class IndexedChainView:
     def recognition(self, verifier_region: int, type_code: str, issuer_region: int, at: int) -> RecognitionRule | None:
         return self.indexer.model.recognition(verifier_region, type_code, issuer_region, at)
 
+    def stamp_keys(self, region: int, at: int) -> list[NodeKey]:
+        model = self.indexer.model
+        return [k for k in model.node_keys(region)
+                if model.node_key(region, k.key_id, at, NodeKeyPurpose.STAMPING) is not None]
+
 
 class RpcChainView:
     """Every fact by its own `eth_call` against the contracts (no index)."""
@@ -73,8 +81,11 @@ class RpcChainView:
 
     def _call(self, contract: str, fn: str, *args: object) -> tuple[object, ...]:
         f = self.abis[contract].fn(fn)
+        head, _ = self._head_block()
         try:
-            out = self.rpc.eth_call(self.m.addresses[contract], f.encode(*args))
+            # At the head block read by freshness(), not "latest": the facts are then exactly
+            # as old as the block whose timestamp the answer reports.
+            out = self.rpc.eth_call(self.m.addresses[contract], f.encode(*args), head)
         except (NodeUnavailable, RpcError) as exc:
             raise ChainUnavailable(f"链节点无法访问：{exc}") from None
         return f.decode_output(out)
@@ -95,7 +106,7 @@ class RpcChainView:
 
     def freshness(self) -> Freshness:
         number, ts = self._head_block()
-        return Freshness(number, ts, int(time.time()), "rpc")
+        return Freshness(number, ts, "rpc")
 
     def anchor(self, batch_root: bytes) -> AnchorFacts | None:
         anchored, issuer_id, key, type_code, block_number, timestamp = self._call(
@@ -138,6 +149,23 @@ class RpcChainView:
                            issuer_region, at)
         # The contract answers yes/no; the window is not needed by the engine beyond "in force now".
         return RecognitionRule(verifier_region, type_code, issuer_region, 0, None) if ok else None
+
+    def stamp_keys(self, region: int, at: int) -> list[NodeKey]:
+        status, _url, _registered, _updated, _count = self._call("NodeRegistry", "nodeOf", region)
+        (member,) = self._call("Consortium", "isMember", region)
+        if int(status) != int(NodeStatus.ACTIVE) or not member:
+            return []
+        (ids,) = self._call("NodeRegistry", "keyIdsOf", region)
+        keys = []
+        for kid in ids:
+            (ok,) = self._call("NodeRegistry", "isNodeKeyValidAt", kid, region, int(NodeKeyPurpose.STAMPING), at)
+            if not ok:
+                continue
+            k_region, suite, algorithm, purpose, public, valid_from, valid_until = self._call(
+                "NodeRegistry", "nodeKey", kid)
+            keys.append(NodeKey("0x" + bytes(kid).hex(), int(k_region), int(suite), int(algorithm), int(purpose),
+                                bytes(public), int(valid_from), int(valid_until) or None))
+        return keys
 
 
 class _AuthorisedTypes(frozenset[str]):

@@ -15,9 +15,12 @@ from typing import Any
 from eth_utils import to_checksum_address
 
 from common.document import type_code_bytes32, type_code_from_bytes32
+from common.nodes import NodeKey, NodeRecord, NodeStatus, key_id_bytes
 from ledger.abi import ContractABI
 from ledger.errors import ContractRefused, LedgerError
 from ledger.manifest import Manifest
+from ledger.nodes import NodeChange
+from ledger.officer_acts import OfficerAct, approve_act, propose_regional_act
 from ledger.rpc import RpcClient
 from ledger.sender import Receipt, TxSender
 
@@ -98,6 +101,45 @@ class Huren:
         out = self._outcome(receipt, proposal_id)
         return out
 
+    # -- officers' signed acts, relayed by this node's own account ------------------------------
+    def officer_nonce(self, officer: str) -> int:
+        """The nonce the officer's next signed act must carry (Consortium.nonces)."""
+        return int(self.call("Consortium", "nonces", to_checksum_address(officer))[0])
+
+    def regional_call(self, target: str, fn: str, *args: Any) -> tuple[str, bytes]:
+        """(target address, calldata) of a regional proposal, as an officer signs it."""
+        return self.address(target), self.encode(target, fn, *args)
+
+    def approve_act(self, proposal_id: int, officer: str, nonce: int, deadline: int) -> OfficerAct:
+        return approve_act(self.manifest.chain_id, self.address("Consortium"), proposal_id, officer, nonce, deadline)
+
+    def propose_regional_act(self, region: int, target: str, data: bytes, officer: str, nonce: int,
+                             deadline: int) -> OfficerAct:
+        return propose_regional_act(self.manifest.chain_id, self.address("Consortium"), region, target, data,
+                                    officer, nonce, deadline)
+
+    def approve_by_sig(self, relayer: TxSender, proposal_id: int, officer: str, nonce: int, deadline: int,
+                       signature: bytes) -> ProposalOutcome:
+        """Relay an officer's signed approval; the relayer's account pays and gains no power."""
+        receipt = relayer.transact(
+            self.address("Consortium"),
+            self.encode("Consortium", "approveBySig", proposal_id, to_checksum_address(officer), nonce, deadline,
+                        signature),
+            f"relay approval #{proposal_id}",
+        )
+        return self._outcome(receipt, proposal_id)
+
+    def propose_regional_by_sig(self, relayer: TxSender, region: int, target: str, data: bytes, officer: str,
+                                nonce: int, deadline: int, signature: bytes) -> ProposalOutcome:
+        """Relay an officer's signed regional proposal (`target` an address, `data` its calldata)."""
+        receipt = relayer.transact(
+            self.address("Consortium"),
+            self.encode("Consortium", "proposeRegionalBySig", region, to_checksum_address(target), data,
+                        to_checksum_address(officer), nonce, deadline, signature),
+            "relay proposal",
+        )
+        return self._outcome(receipt)
+
     def _outcome(self, receipt: Receipt, proposal_id: int | None = None) -> ProposalOutcome:
         executed = False
         for name, args in self.events(receipt, "Consortium"):
@@ -119,6 +161,11 @@ class Huren:
             outcome = self.approve(officer, outcome.proposal_id)
             receipts += outcome.receipts
         return ProposalOutcome(outcome.proposal_id, outcome.executed, receipts)
+
+    def propose_node_change(self, officer: TxSender, region: int, change: NodeChange) -> ProposalOutcome:
+        """Propose a change of `region`'s node registry entry; another officer of the region approves it."""
+        fn, args = change.call(region)
+        return self.propose_regional(officer, region, "NodeRegistry", fn, *args)
 
     def consortium(self, officers: Sequence[TxSender], target: str, fn: str, *args: Any) -> ProposalOutcome:
         """Propose with the first officer, approve with officers of other regions until quorum."""
@@ -200,3 +247,23 @@ class Huren:
         out = self.rpc.eth_call(self.address("StatusReader"), f.encode(batch_root, cert_hash, signer, verifier_region))
         named = f.decode_named(out)
         return next(iter(named.values())) if len(named) == 1 else named
+
+    # -- node registry reads (federation) ----------------------------------------------------
+    def node(self, region: int) -> NodeRecord | None:
+        """The region's node from the chain (two `eth_call`s); None if it never registered one."""
+        status, base_url, registered_at, updated_at, _ = self.call("NodeRegistry", "nodeOf", region)
+        if int(status) == 0:
+            return None
+        (ids,) = self.call("NodeRegistry", "keyIdsOf", region)
+        return NodeRecord(region, str(base_url), NodeStatus(int(status)), int(registered_at), int(updated_at),
+                          tuple("0x" + bytes(k).hex() for k in ids))
+
+    def node_key(self, key_id: str) -> NodeKey | None:
+        """A node key from the chain by id ("0x" + 64 hex); None if unknown."""
+        raw = key_id_bytes(key_id)
+        region, suite, algorithm, purpose, public_key, valid_from, valid_until = self.call(
+            "NodeRegistry", "nodeKey", raw)
+        if int(region) == 0:
+            return None
+        return NodeKey("0x" + raw.hex(), int(region), int(suite), int(algorithm), int(purpose), bytes(public_key),
+                       int(valid_from), int(valid_until) or None)

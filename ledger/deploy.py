@@ -68,10 +68,13 @@ def deploy_suite(
     ledger, _ = _deploy(deployer, artifacts["AnchorLedger"], registry)
     reader, _ = _deploy(deployer, artifacts["StatusReader"], consortium)
     log_anchor, _ = _deploy(deployer, artifacts["VerificationLogAnchor"])  # no governance state: see its NatSpec
+    nodes, _ = _deploy(deployer, artifacts["NodeRegistry"], consortium)  # the federation's directory
     abi = ContractABI(artifacts["Consortium"].abi)
-    deployer.transact(consortium, abi.fn("bindContracts").encode(registry, recognition, ledger), "bind contracts")
+    deployer.transact(consortium, abi.fn("bindContracts").encode(registry, recognition, ledger, nodes),
+                      "bind contracts")
     addresses = {"Consortium": consortium, "IssuerRegistry": registry, "RecognitionPolicy": recognition,
-                 "AnchorLedger": ledger, "StatusReader": reader, "VerificationLogAnchor": log_anchor}
+                 "AnchorLedger": ledger, "StatusReader": reader, "VerificationLogAnchor": log_anchor,
+                 "NodeRegistry": nodes}
     return Manifest(
         chain_id=rpc.chain_id(),
         deployment_block=first_block,

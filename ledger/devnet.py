@@ -22,6 +22,7 @@ from ledger.clients import Huren
 from ledger.compile import Artifact, compile_contracts
 from ledger.deploy import GenesisRegion, deploy_suite, load_abis
 from ledger.manifest import Manifest
+from ledger.nodes import NodeChange
 from ledger.rpc import RpcClient
 from ledger.sender import TxSender
 
@@ -78,6 +79,11 @@ class Devnet:
                   valid_until: int = 0) -> None:
         self._regional(self.officers[verifier_region], verifier_region, "RecognitionPolicy", "setRecognition",
                        verifier_region, type_code_bytes32(type_code), issuer_region, valid_from, valid_until)
+
+    def node_change(self, region: int, change: NodeChange) -> None:
+        """A change of the region's node registry entry, proposed and approved by two of its officers."""
+        fn, args = change.call(region)
+        self._regional(self.officers[region], region, "NodeRegistry", fn, *args)
 
     def regional(self, region: int, target: str, fn: str, *args: object) -> None:
         self._regional(self.officers[region], region, target, fn, *args)

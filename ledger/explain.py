@@ -16,6 +16,9 @@ _MESSAGES: dict[str, str] = {
     "ProposalExpired": "提案已过期，请重新发起。",
     "ProposalAlreadyExecuted": "提案已执行，无需再次批准。",
     "AlreadyApproved": "您已批准过该提案；双人双锁要求另一位官员批准。",
+    "SignatureExpired": "签名已过期（超过签名时设定的截止时间），请在页面上重新签名。",
+    "InvalidSignature": "签名与所署名的管理员不符，或签名内容与本次操作不一致。",
+    "InvalidAccountNonce": "该签名的序号已被使用（签名不能重复提交），或不是管理员的下一个序号。",
     "UnknownProposal": "没有这个提案编号。",
     "ActionNotAllowed": "该操作不能通过这种提案执行。",
     "TargetNotAllowed": "提案目标合约不在允许范围内。",
@@ -40,6 +43,20 @@ _MESSAGES: dict[str, str] = {
     "AlreadySuspended": "证照已处于暂扣状态。",
     "InvalidThreshold": "门限设置无效：必须至少为 1，且不超过该地区官员人数。",
     "InvalidTime": "时间参数无效。",
+    "InvalidBaseUrl": "节点地址无效：须以 https:// 或 http:// 开头，只含可打印 ASCII 字符，最长 256 字节。",
+    "NodeAlreadyRegistered": "本地区节点已登记；如需换地址请提议修改地址。",
+    "UnknownNode": "本地区没有在册的节点（未登记或已移除）。",
+    "SameBaseUrl": "新地址与当前登记的节点地址相同。",
+    "UnsupportedAlgorithm": "密码套件与算法不匹配或不受支持"
+                            "（套件 1：ed25519 / ecdsa-p256-sha256 / ecdsa-p384-sha384；套件 2：sm2-sm3）。",
+    "InvalidPublicKey": "公钥长度或格式与所选算法不符。",
+    "InvalidPurpose": "密钥用途无效：1 为节点间请求签名，2 为加注件签章。",
+    "NodeKeyAlreadyRegistered": "该公钥已登记过（同一公钥只能用于一个地区的一种用途）。",
+    "TooManyNodeKeys": "该节点登记的密钥已达上限。",
+    "UnknownNodeKey": "没有登记这个节点密钥。",
+    "NodeKeyWrongRegion": "该节点密钥不属于本地区，本地区官员无权处理。",
+    "NodeKeyAlreadyRetired": "该节点密钥已停用。",
+    "InvalidValidUntil": "停用时间无效：不能为 0，也不能早于密钥生效时间。",
 }
 
 

@@ -9,6 +9,11 @@ the data it covers.
 
 The indexer indexes up to the head. Finality is a property of the answer, not of the index:
 each anchor carries its confirmation count, and the verifier's policy decides how many it needs.
+
+Freshness is the chain's clock, not ours: the index's facts are as old as the newest indexed
+block (`freshness()`, common/freshness.py). "Time since the last successful poll" would call a
+node that answers but stopped following the network fresh. With several RPC endpoints the
+indexer compares their heads once per poll (`compare_heads()`) and reads from the best one.
 """
 
 from __future__ import annotations
@@ -16,38 +21,52 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from eth_utils import to_checksum_address
 from sqlalchemy import Table
 
-from common.facts import ChainUnavailable, Freshness
+from common.facts import Freshness
+from common.freshness import NodeHead, block_period_s, compare_heads
 from ledger import store as st
 from ledger.abi import ContractABI
 from ledger.errors import NodeUnavailable
 from ledger.manifest import Manifest
 from ledger.readmodel import ChainEvent, ReadModel, _addr
-from ledger.rpc import RpcClient, RpcError
+from ledger.rpc import RpcClient, RpcError, endpoint_name
 
 log = logging.getLogger("huren.indexer")
 
 REORG_WINDOW = 256  # block hashes remembered for finding a fork point
+PERIOD_SAMPLES = 32  # newest indexed blocks (number, timestamp) kept to estimate the block period
 
 
 @dataclass
 class IndexerStats:
     head: int = 0
     indexed: int = 0
-    head_time: int = 0
+    head_time: int = 0  # timestamp of block `indexed`: the index's facts are as old as this block
     last_ok: float = 0.0  # wall time of the last successful step
     last_error: str = ""
     reorgs: int = 0
     events: int = 0
+    #: Every endpoint's head at the last comparison (several RPC URLs only), and which were stale.
+    nodes: list[NodeHead] = field(default_factory=list)
+    stale_nodes: frozenset[str] = frozenset()
+    #: Said with every answer while a stale endpoint is avoided (Chinese, for the clerk).
+    node_note: str = ""
+    recent_blocks: deque[tuple[int, int]] = field(default_factory=lambda: deque(maxlen=PERIOD_SAMPLES))
 
     @property
     def lag_blocks(self) -> int:
         return max(0, self.head - self.indexed)
+
+    @property
+    def block_period_s(self) -> float | None:
+        """Mean seconds between blocks over the newest indexed blocks (None until two were seen)."""
+        return block_period_s(list(self.recent_blocks))
 
 
 class Indexer:
@@ -58,8 +77,10 @@ class Indexer:
         abis: Mapping[str, ContractABI],
         store: st.IndexStore,
         chunk_blocks: int = 2_000,
+        max_facts_age_s: float = 30.0,
     ) -> None:
         self.rpc = rpc
+        self.max_facts_age_s = max_facts_age_s  # also how far behind the best head an endpoint may be
         self.manifest = manifest
         self.store = store
         self.chunk_blocks = chunk_blocks
@@ -81,6 +102,8 @@ class Indexer:
         self.model = self._replay()
         self.stats.indexed = cur.last_block
         self.stats.head_time = cur.last_time
+        if cur.last_time:
+            self.stats.recent_blocks.append((cur.last_block, cur.last_time))
 
     def _decode(self, raw: st.RawLog) -> ChainEvent | None:
         entry = self.by_address.get(raw.address.lower())
@@ -168,6 +191,7 @@ class Indexer:
         self.store.append(logs, hashes, end, end_time, rows, deleted)
         self.stats.indexed = end
         self.stats.head_time = end_time
+        self.stats.recent_blocks.append((end, end_time))
         self.stats.events += len(logs)
 
     # -- reorgs ----------------------------------------------------------------------------
@@ -193,18 +217,56 @@ class Indexer:
 
     def _rewind(self, fork: int) -> None:
         log.warning("chain reorganisation: rewinding index from %d to %d", self.stats.indexed, fork)
+        # The facts are now as old as the fork block: keeping the dropped head's time would make
+        # a node that fell back (restored, or a replica behind) look as fresh as the one before.
+        fork_block = self.rpc.get_block(fork) if fork >= 0 else None
+        fork_time = int(str(fork_block["timestamp"]), 16) if fork_block else 0
         # Cut the journal, then rebuild the model from what remains.
-        self.store.rewind(fork, {})
+        self.store.rewind(fork, {}, fork_time)
         self.model = self._replay()
         rows, _ = _rows_for(self.model, None)
-        self.store.rewind(fork, rows)
+        self.store.rewind(fork, rows, fork_time)
         self.stats.indexed = fork
+        self.stats.head_time = fork_time
+        kept = [(n, t) for n, t in self.stats.recent_blocks if n <= fork]
+        self.stats.recent_blocks.clear()
+        self.stats.recent_blocks.extend(kept)
         self.stats.reorgs += 1
+
+    # -- several endpoints -----------------------------------------------------------------
+    def compare_heads(self) -> None:
+        """With several RPC URLs, read from the endpoint with the newest head; name the stale ones.
+
+        One `eth_getBlockByNumber("latest")` per endpoint, once per poll — never per
+        verification. An endpoint whose head is more than the bound behind the best one is
+        stale (common/freshness.py); if the client is reading from it, it moves to the best.
+        """
+        if len(self.rpc.urls) < 2:
+            return
+        heads = self.rpc.heads()
+        verdict = compare_heads(heads, self.max_facts_age_s)
+        stale = frozenset(heads[i].url for i in verdict.stale)
+        note = ""
+        if verdict.best is not None:
+            active = self.rpc.active
+            if active in verdict.stale or not heads[active].answered:
+                log.warning("chain node %s is %s; reading from %s (newest head, block %s)", heads[active].url,
+                            f"{verdict.lag_s[active]} s behind the best node" if heads[active].answered
+                            else "not answering", heads[verdict.best].url, heads[verdict.best].number)
+                self.rpc.use(verdict.best)
+            if verdict.stale:
+                behind = "、".join(f"{endpoint_name(heads[i].url)}（落后 {verdict.lag_s[i]} 秒）"
+                                  for i in sorted(verdict.stale))
+                note = f"已避开落后的链节点 {behind}，改用最新的节点 {endpoint_name(heads[verdict.best].url)}"
+        self.stats.nodes = heads
+        self.stats.stale_nodes = stale
+        self.stats.node_note = note
 
     # -- running ---------------------------------------------------------------------------
     def sync(self, timeout: float = 600.0) -> None:
         """Index until the head as seen at the start (for tests, the demo and benchmarks)."""
         deadline = time.monotonic() + timeout
+        self.compare_heads()
         while self.step() and time.monotonic() < deadline:
             pass
 
@@ -212,6 +274,7 @@ class Indexer:
         def loop() -> None:
             while not self._stop.is_set():
                 try:
+                    self.compare_heads()
                     while self.step():
                         pass
                 except (NodeUnavailable, RpcError) as exc:
@@ -220,6 +283,7 @@ class Indexer:
                     log.exception("indexer step failed")
                 self._stop.wait(interval)
 
+        self._stop.clear()  # an indexer stopped (a paused node, a test) can follow the chain again
         self._thread = threading.Thread(target=loop, name="huren-indexer", daemon=True)
         self._thread.start()
 
@@ -228,17 +292,17 @@ class Indexer:
         if self._thread:
             self._thread.join(timeout=5)
 
-    def freshness(self, max_staleness_s: float | None = None) -> Freshness:
-        fresh = Freshness(self.stats.indexed, self.stats.head_time, int(self.stats.last_ok), "index")
-        if max_staleness_s is not None:
-            age = time.time() - self.stats.last_ok
-            if self.stats.last_ok == 0 or age > max_staleness_s:
-                why = self.stats.last_error or "the indexer has not reached the chain yet"
-                raise ChainUnavailable(
-                    f"链上状态无法确认：索引已 {age:.0f} 秒未更新（{why}）" if self.stats.last_ok
-                    else f"链上状态无法确认：{why}"
-                )
-        return fresh
+    def freshness(self) -> Freshness:
+        """What the index's facts rest on: the newest indexed block and its timestamp.
+
+        No bound here: the verifier's policy applies the one rule to every source (the engine's
+        status_freshness check). The note tells the clerk why the index may be behind.
+        """
+        s = self.stats
+        notes = [s.node_note] if s.node_note else []
+        if s.last_error:
+            notes.append("本处最近一次读取链节点失败")
+        return Freshness(s.indexed, s.head_time, "index", "；".join(notes))
 
 
 def _hash(block: object) -> bytes | None:
@@ -250,6 +314,10 @@ def _hash(block: object) -> bytes | None:
 def _touched(ev: ChainEvent) -> tuple[str, object]:
     a = ev.args
     n = ev.name
+    if n.startswith("NodeKey"):
+        return ("node_keys", "0x" + bytes(a["keyId"]).hex())
+    if n.startswith("Node"):
+        return ("nodes", int(a["region"]))
     if n.startswith("Region") or n.startswith("Officer"):
         return ("regions", int(a["region"]))
     if n == "TypeDefined":
@@ -281,7 +349,8 @@ def _rows_for(
     def want(kind: str) -> list[object]:
         coll = {"regions": model.regions, "types": model.types, "issuers": model.issuers, "keys": model.keys,
                 "anchors": model.anchors, "cert_status": model.cert_status,
-                "recognitions": model.recognitions, "proposals": model.proposals}[kind]
+                "recognitions": model.recognitions, "proposals": model.proposals,
+                "nodes": model.node_records, "node_keys": model.node_key_records}[kind]
         if touched is None:
             return list(coll)
         out = []
@@ -331,5 +400,15 @@ def _rows_for(
          "proposer": p.proposer, "expires_at": p.expires_at, "approvers": st.dumps(p.approvers),
          "required": p.required, "executed": p.executed}
         for p in (model.proposals[k] for k in want("proposals"))  # type: ignore[index]
+    ]
+    rows[st.nodes] = [
+        {"region": n.region, "base_url": n.base_url, "status": int(n.status), "registered_at": n.registered_at,
+         "updated_at": n.updated_at}
+        for n in (model.node_records[k] for k in want("nodes"))  # type: ignore[index]
+    ]
+    rows[st.node_keys] = [
+        {"key_id": k.key_id, "region": k.region, "suite": k.suite, "algorithm": k.algorithm, "purpose": k.purpose,
+         "public_key": k.public_key, "valid_from": k.valid_from, "valid_until": k.valid_until}
+        for k in (model.node_key_records[x] for x in want("node_keys"))  # type: ignore[index]
     ]
     return rows, {}

@@ -12,9 +12,10 @@ clean stop releases) or dies (after `ttl_s`, when its last renewal runs out).
   API hosts with drifting clocks still agree on when a lease ran out.
 - `SendingLease`: one named lease held on behalf of one `TxSender`. It renews at most every
   `renew_s` (a poll loop may call `hold()` every 0.1 s without writing every time), and each
-  time it is newly acquired it makes the sender forget its counted nonce: while another
-  process held the lease, that process sent from the same key, so the count is stale and the
-  first send would be refused as "nonce too low".
+  time it is newly acquired it makes the sender forget the nonce it expected next: while
+  another process held the lease, that process sent from the same key. (The sender reads the
+  chain's pending nonce on every send anyway, ledger/sender.py; this only keeps it from
+  logging the hand-over as a jump.)
 
 The lease is an optimisation of who works, never the safety net: a process paused longer than
 the ttl may briefly work beside its successor, and the outbox's compare-and-set and the
@@ -51,10 +52,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.schema import CreateTable
 from sqlalchemy.sql.elements import ColumnElement
 
-from ledger.store import lock_for_ddl
+import migrations
 
 if TYPE_CHECKING:
     from ledger.sender import TxSender
@@ -102,14 +102,7 @@ class LeaseTable:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._create()
-
-    def _create(self) -> None:
-        """CREATE TABLE IF NOT EXISTS, safe when several processes start at once."""
-        with self.engine.begin() as c:
-            lock_for_ddl(c, "huren.leases.schema")
-            # SQLite checks IF NOT EXISTS under its write lock: concurrent creators queue on it.
-            c.execute(CreateTable(lease_table, if_not_exists=True))
+        migrations.upgrade(engine)  # the table is the API database's (migrations/versions)
 
     def acquire(self, name: str, holder: str, ttl_s: float) -> Grant:
         """Hold `name` for `ttl_s` seconds from now if it is free, run out, or already ours."""

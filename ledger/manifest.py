@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 CONTRACT_NAMES = ("Consortium", "IssuerRegistry", "RecognitionPolicy", "AnchorLedger", "StatusReader",
-                  "VerificationLogAnchor")
+                  "VerificationLogAnchor", "NodeRegistry")
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,22 @@ changed only by `apply(event)`. Keeping it pure makes three things simple and ob
 correct: the indexer applies new events to it; a reorg is handled by replaying the stored
 event journal minus the dropped blocks; and a verifier looks facts up in dictionaries
 (microseconds) instead of asking a node (milliseconds).
+
+Federation look-ups (for `federation/`; the node registry on chain, contracts/NodeRegistry.sol):
+
+- `model.node_of(region) -> NodeRecord | None` — the region's node (base URL, status ACTIVE/REMOVED,
+  key ids), None if the region never registered one. Use `record.url("/v1/...")` to build a URL.
+- `model.nodes() -> list[NodeRecord]` — every node ever registered, by region code.
+- `model.node_keys(region) -> list[NodeKey]` — every key of the region's node, oldest first.
+- `model.node_key_info(key_id) -> NodeKey | None` — a key by id whatever its state (to name why a
+  signature is refused: unknown key, another region's key, wrong purpose, retired).
+- `model.node_key(region, key_id, at_time, purpose=REQUEST_SIGNING) -> NodeKey | None` — the key
+  only if it is trusted for that purpose at `at_time`: registered to `region`, with that purpose, inside
+  its window, the region a current consortium member and its node ACTIVE. Otherwise None.
+
+A key id is "0x" + 64 hex digits, keccak256 of the public-key bytes (`common.nodes.key_id`); it is
+what an RFC 9421 signature carries as `keyid`. Removing a node retires its keys on chain at the
+removal time, so a key's window alone tells whether it was trusted at a past time.
 """
 
 from __future__ import annotations
@@ -26,6 +42,8 @@ from common.facts import (
     RecognitionRule,
     TypeFacts,
 )
+from common.nodes import NodeKey, NodeKeyPurpose, NodeRecord, NodeStatus
+from common.nodes import key_id as node_key_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +116,8 @@ class ReadModel:
         self.cert_batch: dict[tuple[bytes, bytes], bytes] = {}
         self.recognitions: dict[tuple[int, str, int], RecognitionRule] = {}
         self.proposals: dict[int, ProposalState] = {}
+        self.node_records: dict[int, NodeRecord] = {}  # region -> its node
+        self.node_key_records: dict[str, NodeKey] = {}  # key id ("0x...") -> key
         self.quorum_bps = 5000
         self.proposal_ttl = 0
         self.events_applied = 0
@@ -215,7 +235,71 @@ class ReadModel:
     def _on_ProposalExecuted(self, ev: ChainEvent, a: dict[str, Any]) -> None:
         self.proposals[int(a["id"])].executed = True
 
+    def _on_NodeRegistered(self, ev: ChainEvent, a: dict[str, Any]) -> None:
+        region, at = int(a["region"]), int(a["at"])
+        old = self.node_records.get(region)
+        self.node_records[region] = NodeRecord(region, str(a["baseUrl"]), NodeStatus.ACTIVE, at, at,
+                                               old.key_ids if old else ())
+
+    def _on_NodeUrlChanged(self, ev: ChainEvent, a: dict[str, Any]) -> None:
+        region = int(a["region"])
+        self.node_records[region] = replace(self.node_records[region], base_url=str(a["baseUrl"]),
+                                            updated_at=int(a["at"]))
+
+    def _on_NodeRemoved(self, ev: ChainEvent, a: dict[str, Any]) -> None:
+        region = int(a["region"])
+        self.node_records[region] = replace(self.node_records[region], status=NodeStatus.REMOVED,
+                                            updated_at=int(a["at"]))
+
+    def _on_NodeKeyAdded(self, ev: ChainEvent, a: dict[str, Any]) -> None:
+        region = int(a["region"])
+        public_key = bytes(a["publicKey"])
+        kid = node_key_id(public_key)
+        self.node_key_records[kid] = NodeKey(kid, region, int(a["suite"]), int(a["algorithm"]), int(a["purpose"]),
+                                             public_key, int(a["validFrom"]), None)
+        node = self.node_records[region]
+        self.node_records[region] = replace(node, key_ids=(*node.key_ids, kid))
+
+    def _on_NodeKeyRetired(self, ev: ChainEvent, a: dict[str, Any]) -> None:
+        kid = "0x" + bytes(a["keyId"]).hex()
+        self.node_key_records[kid] = replace(self.node_key_records[kid], valid_until=int(a["validUntil"]))
+
     # -- queries ---------------------------------------------------------------------------
+    def node_of(self, region: int) -> NodeRecord | None:
+        """The region's node as last registered (also when REMOVED), or None."""
+        return self.node_records.get(region)
+
+    def nodes(self) -> list[NodeRecord]:
+        """Every node ever registered, by region code."""
+        return [self.node_records[r] for r in sorted(self.node_records)]
+
+    def node_keys(self, region: int) -> list[NodeKey]:
+        """Every key the region's node ever had, oldest first (retired ones included)."""
+        node = self.node_records.get(region)
+        return [self.node_key_records[k] for k in node.key_ids] if node else []
+
+    def node_key_info(self, key_id: str) -> NodeKey | None:
+        """A node key by id ("0x" + 64 hex, any case), whatever its region, purpose or window."""
+        return self.node_key_records.get(key_id.lower())
+
+    def node_key(self, region: int, key_id: str, at_time: int,
+                 purpose: NodeKeyPurpose = NodeKeyPurpose.REQUEST_SIGNING) -> NodeKey | None:
+        """The key if `region`'s node may sign for `purpose` with it at `at_time`, else None.
+
+        Trusted means: registered to `region` with that purpose, inside its window at `at_time`,
+        the region a current member and its node ACTIVE now (a removed node or region is refused
+        whatever the time a request claims).
+        """
+        key = self.node_key_records.get(key_id.lower())
+        if key is None or key.region != region or key.purpose != int(purpose) or not key.valid_at(at_time):
+            return None
+        node = self.node_records.get(region)
+        member = self.regions.get(region)
+        if node is None or not node.active or member is None or not member.member:
+            return None
+        return key
+
+
     def anchor_facts(self, batch_root: bytes, head: int) -> AnchorFacts | None:
         r = self.anchors.get(batch_root)
         if r is None:

@@ -4,6 +4,10 @@ We speak JSON-RPC directly (httpx) rather than through web3.py's provider stack 
 indexer and the transaction sender need batching, precise error classes and speed (web3.py
 managed ~130 calls/s here). A production consortium has one or more nodes per province:
 configure several URLs and the client moves to the next one when a node stops answering.
+
+A node that answers but stopped following the network is not caught by fail-over on errors:
+`heads()` asks every endpoint for its newest block, and the indexer compares them on its poll
+(common/freshness.py) and moves the client to the best one with `use()`.
 """
 
 from __future__ import annotations
@@ -12,10 +16,21 @@ import itertools
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import httpx
 
+from common.freshness import NodeHead
+from common.json_input import parse_json
 from ledger.errors import NodeUnavailable
+
+
+def endpoint_name(url: str) -> str:
+    """An endpoint as an operator names it (host:port): no credentials or path, which may hold a key."""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return "?"
+    return parts.hostname + (f":{parts.port}" if parts.port else "")
 
 
 @dataclass
@@ -44,6 +59,11 @@ class RpcClient:
     def url(self) -> str:
         return self.urls[self._active]
 
+    @property
+    def active(self) -> int:
+        """Index of the endpoint requests go to first."""
+        return self._active
+
     def close(self) -> None:
         self._client.close()
 
@@ -59,10 +79,38 @@ class RpcClient:
                     continue
                 reply.raise_for_status()
                 self._active = index
-                return reply.json()
+                return parse_json(reply.content)  # a node's reply is input too: depth-limited (issue 13)
             except (httpx.TransportError, httpx.HTTPStatusError, ValueError) as exc:
                 errors.append(f"{url}: {type(exc).__name__}: {exc}"[:200])
         raise NodeUnavailable("no chain node answered: " + "; ".join(errors))
+
+    def use(self, index: int) -> None:
+        """Read from endpoint `index` from now on (fail-over on errors still moves on from it)."""
+        if not 0 <= index < len(self.urls):
+            raise ValueError(f"no endpoint {index}: {len(self.urls)} configured")
+        self._active = index
+
+    def heads(self, timeout: float = 2.0) -> list[NodeHead]:
+        """Every endpoint's newest block (number, timestamp), each asked directly, no fail-over.
+
+        A short timeout: this runs on the indexer's poll, and a black-holed endpoint must not
+        hold the poll for the client's full timeout.
+        """
+        out: list[NodeHead] = []
+        for url in self.urls:
+            with self._lock:
+                request_id = next(self._ids)
+            payload = {"jsonrpc": "2.0", "id": request_id, "method": "eth_getBlockByNumber",
+                       "params": ["latest", False]}
+            try:
+                reply = self._client.post(url, json=payload, timeout=timeout)
+                reply.raise_for_status()
+                block = parse_json(reply.content).get("result")
+                out.append(NodeHead(url, int(str(block["number"]), 16), int(str(block["timestamp"]), 16)))
+            except (httpx.TransportError, httpx.HTTPStatusError, ValueError, TypeError, KeyError,
+                    AttributeError) as exc:
+                out.append(NodeHead(url, None, None, f"{type(exc).__name__}: {exc}"[:200]))
+        return out
 
     def call(self, method: str, params: Sequence[object] = ()) -> object:
         with self._lock:

@@ -10,7 +10,9 @@ SQLite by default; PostgreSQL by URL.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -28,15 +30,19 @@ from sqlalchemy import (
     delete,
     event,
     insert,
+    inspect,
     select,
     text,
     tuple_,
     update,
 )
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.schema import CreateIndex, CreateTable
 
+from common.dbfault import watch_engine
 from common.hashing import keccak
 
+log = logging.getLogger("huren.ledger.store")
 metadata = MetaData()
 
 journal = Table(
@@ -138,7 +144,27 @@ proposals = Table(
     Column("executed", Boolean, nullable=False),
 )
 
-READ_MODEL_TABLES = (anchors, cert_status, issuers, keys, types, recognitions, regions, proposals)
+nodes = Table(
+    "rm_nodes", metadata,
+    Column("region", Integer, primary_key=True),
+    Column("base_url", Text, nullable=False),
+    Column("status", Integer, nullable=False),  # common.nodes.NodeStatus
+    Column("registered_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+node_keys = Table(
+    "rm_node_keys", metadata,
+    Column("key_id", String(66), primary_key=True),  # "0x" + keccak256(public_key) hex
+    Column("region", Integer, nullable=False, index=True),
+    Column("suite", Integer, nullable=False),
+    Column("algorithm", Integer, nullable=False),
+    Column("purpose", Integer, nullable=False),
+    Column("public_key", LargeBinary, nullable=False),
+    Column("valid_from", BigInteger, nullable=False),
+    Column("valid_until", BigInteger),
+)
+
+READ_MODEL_TABLES = (anchors, cert_status, issuers, keys, types, recognitions, regions, proposals, nodes, node_keys)
 
 
 @dataclass(frozen=True)
@@ -186,14 +212,59 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA busy_timeout=10000")
             cur.close()
 
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+        return watch_engine(engine)
+    # connect_timeout: a server behind a dead network answers nothing; fail the request, not hang it
+    return watch_engine(create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5}))
+
+
+#: The fingerprint of the tables above that the index was built with (one row).
+_schema_stamp = Table(
+    "idx_schema", MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+)
+
+
+def schema_fingerprint(dialect: Dialect) -> str:
+    """A hash of the DDL of the index's tables: changes whenever a table definition above changes."""
+    ddl = [str(CreateTable(t).compile(dialect=dialect)) for t in metadata.sorted_tables]
+    ddl += [str(CreateIndex(i).compile(dialect=dialect))
+            for t in metadata.sorted_tables for i in sorted(t.indexes, key=lambda i: str(i.name))]
+    return hashlib.sha256("\n".join(ddl).encode()).hexdigest()
+
+
+def open_schema(engine: Engine) -> bool:
+    """Make the index's tables, or drop and remake them if they were made by other definitions.
+
+    The index is not migrated (migrations/ serves the API database): it is a cache of the chain,
+    rebuilt by re-syncing from the deployment block, so a change to these tables needs no
+    revision — the stored fingerprint differs, the tables are remade empty, and the indexer
+    starts over (an index of a release before the fingerprint is rebuilt once). Each worker
+    has its own index, so a rebuild costs one sync per worker and nothing else.
+    Returns True when the index was (re)built empty.
+    """
+    fingerprint = schema_fingerprint(engine.dialect)
+    with engine.begin() as c:
+        lock_for_ddl(c, "huren.index.schema")
+        stamped = None
+        if inspect(c).has_table(_schema_stamp.name):
+            stamped = c.execute(select(_schema_stamp.c.fingerprint).where(_schema_stamp.c.id == 1)).scalar()
+        if stamped == fingerprint:
+            return False
+        if stamped is not None or any(inspect(c).has_table(t.name) for t in metadata.sorted_tables):
+            log.warning("the index's tables changed (or predate their fingerprint): rebuilding it from the chain")
+        metadata.drop_all(c)
+        metadata.create_all(c)
+        _schema_stamp.create(c, checkfirst=True)
+        c.execute(delete(_schema_stamp))
+        c.execute(insert(_schema_stamp).values(id=1, fingerprint=fingerprint))
+        return True
 
 
 class IndexStore:
     def __init__(self, engine: Engine, schema_prefix: str = "") -> None:
         self.engine = engine
-        metadata.create_all(engine)
+        open_schema(engine)
 
     def cursor(self) -> Cursor | None:
         with self.engine.connect() as c:
@@ -254,8 +325,11 @@ class IndexStore:
             c.execute(update(cursor_table).where(cursor_table.c.id == 1)
                       .values(last_block=last_block, last_time=last_time))
 
-    def rewind(self, fork_block: int, rows: dict[Table, list[dict[str, object]]]) -> None:
-        """Drop everything after `fork_block` and replace the read-model tables wholesale."""
+    def rewind(self, fork_block: int, rows: dict[Table, list[dict[str, object]]], fork_time: int | None = None) -> None:
+        """Drop everything after `fork_block` and replace the read-model tables wholesale.
+
+        `fork_time` is the fork block's timestamp: the cursor's time must not stay that of a
+        dropped block, or the index's facts would read newer than they are (common/freshness.py)."""
         with self.engine.begin() as c:
             c.execute(delete(journal).where(journal.c.block_number > fork_block))
             c.execute(delete(blocks).where(blocks.c.number > fork_block))
@@ -264,7 +338,10 @@ class IndexStore:
             for table, values in rows.items():
                 if values:
                     c.execute(insert(table), values)
-            c.execute(update(cursor_table).where(cursor_table.c.id == 1).values(last_block=fork_block))
+            moved: dict[str, int] = {"last_block": fork_block}
+            if fork_time is not None:
+                moved["last_time"] = fork_time
+            c.execute(update(cursor_table).where(cursor_table.c.id == 1).values(**moved))
 
     @staticmethod
     def _upsert(c: Connection, rows: dict[Table, list[dict[str, object]]],
