@@ -11,16 +11,27 @@ Exactly once, and why. Each step below is safe to repeat after a crash at any in
    broadcast. A crash before the save leaves `pending` with nothing sent (or, at worst, a
    sent tx that step 2 finds anchored on retry); a crash after it leaves the exact bytes to
    re-broadcast: the same transaction, not a second one.
-3. **Confirm** a submitted batch: a receipt moves it to `anchored`. No receipt and the node
-   does not know the tx: re-broadcast the saved bytes; if the node refuses them (nonce taken
-   by another transaction), ask the chain whether the root is anchored; if not, back to
-   `pending` to be signed afresh. A reverted receipt is checked the same way.
+3. **Confirm** a submitted batch: a receipt moves it to `anchored`. No receipt: the saved
+   transaction is judged against the chain (`ledger.sender.check_saved_tx`): still pending,
+   or lost by the node and re-broadcast (same bytes): wait; its nonce taken by another
+   transaction, or ahead of the chain's next nonce (a rollback: the node would queue it for
+   ever), or refused when re-sent: ask the chain whether the root is anchored; if not, back
+   to `pending` to be signed afresh with the chain's nonce. A reverted receipt likewise.
 4. **Finalise** an anchored batch after N confirmations, if its block is still canonical;
    a replaced block sends it back to `submitted` (re-broadcast of the same tx).
 
 And the contract refuses a second anchor of the same root, so even a bug here could not make
 a batch count twice on chain. A dead node is a `NodeUnavailable` from any step: the worker
 backs off (up to `max_backoff`) and retries; issuance never waits for it.
+
+5. **Refused for good**: when the chain refuses an anchor for a reason retrying cannot cure
+   (`issuers.reconcile.anchor_refusal`: type not authorised, department revoked ...) the batch
+   goes to `dead` with the reason, counted (`observer.dead`) and shown to the department; it
+   is never retried, until an operator re-queues it. Other refusals retry with backoff.
+6. **Reconcile** (`issuers.reconcile`): when the worker starts (and when it takes over the
+   lease) every final and settled batch, and every recorded status change, is checked
+   against the chain; then, every `reconcile.interval_s`, those not settled yet. An anchor or
+   status the chain lost is sent again.
 
 One process at a time. Every API worker process serves every department, so each has an
 AnchorWorker with the department's key. Given a `LeaseTable`, a worker anchors only while its
@@ -33,7 +44,7 @@ The standby takes over when the holder stops (it releases) or dies (its lease ru
 `LeaseTerms.ttl_s`). The outbox's compare-and-set stays the guarantee; the lease only decides
 who works.
 
-`HUREN_FAULT_POINT` (crash tests only) names a point at which the process SIGKILLs itself:
+`HUREN_FAULT_POINT` (crash tests only, common.faults) names a point at which the process SIGKILLs itself:
 `batch_closed`, `submit_saved` (signed tx saved, not broadcast), `broadcast` (sent, state not
 yet read back), `receipt` (mined, state not yet saved).
 """
@@ -41,31 +52,29 @@ yet read back), `receipt` (mined, state not yet saved).
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from common.document import issuer_id as issuer_id_of
 from common.document import type_code_bytes32
+from common.faults import fault_point
 from issuers.chain_link import ChainLink
+from issuers.reconcile import NO_OBSERVER, OutboxObserver, Reconciler, SettlePolicy, anchor_refusal
 from issuers.store import Batch, BatchState, CertificateStore
 from ledger.errors import ContractRefused, NodeUnavailable
 from ledger.lease import LeaseTable, LeaseTerms, SendingLease
 from ledger.rpc import RpcError
+from ledger.sender import SavedTx, TxFate
 
 __all__ = ["AnchorPolicy", "AnchorWorker", "WorkerStatus"]
 
 log = logging.getLogger("huren.issuers.anchoring")
 
-FAULT_ENV = "HUREN_FAULT_POINT"
-
-
-def _fault(point: str) -> None:
-    """Crash-test hook: die here, like a power cut, if told to (never set in production)."""
-    if os.environ.get(FAULT_ENV) == point:
-        os.kill(os.getpid(), signal.SIGKILL)
+_NOT_MINED: dict[TxFate, str] = {
+    TxFate.STRANDED: "已保存的锚定交易的nonce超出链上可达范围（链回滚或节点从旧状态恢复），节点将永远不会打包它",
+    TxFate.REPLACED: "已保存的锚定交易的nonce已被其他交易占用",
+}
 
 
 @dataclass(frozen=True)
@@ -77,7 +86,8 @@ class AnchorPolicy:
     confirmations: int = 6  # blocks including the anchor's own; 1 = final once mined (QBFT)
     poll_interval: float = 0.1
     max_backoff: float = 10.0  # longest wait between attempts while the node is down
-    refused_backoff: float = 60.0  # longest wait before retrying a batch the chain refused
+    refused_backoff: float = 60.0  # longest wait before retrying a batch the chain refused (not for good)
+    reconcile: SettlePolicy = field(default_factory=SettlePolicy)  # re-checking what was sent (issuers.reconcile)
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.batch_max_age < 0 or self.confirmations < 1:
@@ -95,6 +105,7 @@ class WorkerStatus:
     last_progress_at: float = 0.0
     transitions: int = 0
     standby: bool = False  # another process holds this department's anchoring lease
+    last_reconcile_at: float = 0.0  # wall time of the last completed reconciliation pass
 
 
 class AnchorWorker:
@@ -102,15 +113,19 @@ class AnchorWorker:
 
     def __init__(self, store: CertificateStore, chain: ChainLink, issuer_code: str,
                  policy: AnchorPolicy | None = None, leases: LeaseTable | None = None,
-                 lease_terms: LeaseTerms | None = None) -> None:
+                 lease_terms: LeaseTerms | None = None, observer: OutboxObserver = NO_OBSERVER) -> None:
         """`leases`: run only while this process holds `anchor:<issuer_code>` (API processes);
-        None (CLI, runner, tests of one worker) runs unconditionally, as the only worker."""
+        None (CLI, runner, tests of one worker) runs unconditionally, as the only worker.
+        `observer` is told of re-sent and dead items (the API counts them in metrics)."""
         self.store = store
         self.chain = chain
         self.issuer_code = issuer_code
         self.issuer_id = issuer_id_of(issuer_code)
         self.policy = policy or AnchorPolicy()
         self.status = WorkerStatus()
+        self.observer = observer
+        self.reconciler = Reconciler(store, chain, issuer_code, self.policy.reconcile, observer)
+        self._acquisitions_seen = 0
         self._anchored_topic = chain.abis["AnchorLedger"].events["Anchored"].topic
         self._sender = chain.sender()
         # Submits read the node's pending nonce each time (status changes send from this key too),
@@ -133,7 +148,7 @@ class AnchorWorker:
         for batch in closed:
             log.info("batch %d closed: %d certificates of %s, root 0x%s", batch.id, batch.cert_count,
                      batch.type_code, batch.root.hex())
-            _fault("batch_closed")
+            fault_point("batch_closed")
         done = len(closed)
         open_batches = self.store.open_batches(self.issuer_code)
         head: int | None = None
@@ -162,6 +177,7 @@ class AnchorWorker:
                 stop.wait(self.lease.terms.renew_s)  # stand by; retry when a renewal would be due
                 continue
             try:
+                self._reconcile_if_due()
                 if self.step():
                     backoff = self.policy.poll_interval
                     continue
@@ -176,6 +192,20 @@ class AnchorWorker:
                 self.status.last_error = f"{type(exc).__name__}: {exc}"[:500]
                 stop.wait(backoff)
                 backoff = min(max(backoff, 0.2) * 2, self.policy.max_backoff)
+
+    def reconcile(self, *, full: bool = False) -> int:
+        """One reconciliation pass now (see issuers.reconcile); returns items changed."""
+        changed = self.reconciler.run_pass(full=full)
+        self.status.last_reconcile_at = time.time()
+        return changed
+
+    def _reconcile_if_due(self) -> None:
+        """A full pass first (start-up, or this process just took the lease over), then periodic ones."""
+        if self.lease is not None and self.lease.acquisitions != self._acquisitions_seen:
+            self._acquisitions_seen = self.lease.acquisitions
+            self.reconciler.full_done = False  # another process anchored meanwhile: look at everything
+        if self.reconciler.due():
+            self.reconcile(full=not self.reconciler.full_done)
 
     def _holds_lease(self) -> bool:
         """True if this process may anchor now: no lease configured, or it holds (or renewed) it."""
@@ -219,6 +249,8 @@ class AnchorWorker:
         backoff = self.policy.poll_interval
         while True:
             try:
+                if not self.reconciler.full_done:  # a drain is a start-up too: what was sent is still there?
+                    self.reconcile(full=True)
                 progressed = self.step(force_close=True)
                 backoff = self.policy.poll_interval
             except NodeUnavailable as exc:
@@ -242,7 +274,10 @@ class AnchorWorker:
 
     def _submit(self, batch: Batch) -> int:
         """pending -> submitted (or straight to anchored if the chain already has the root)."""
-        if self._adopt_existing(batch):
+        adopted = self._adopt_existing(batch)
+        if adopted is None:
+            return 0
+        if adopted:
             return 1
         data = self.chain.huren.encode("AnchorLedger", "anchor", batch.root, type_code_bytes32(batch.type_code),
                                        batch.cert_count)
@@ -253,49 +288,58 @@ class AnchorWorker:
             except ContractRefused as refusal:
                 if refusal.error == "RootAlreadyAnchored":
                     return 0  # landed meanwhile; the next step adopts it
-                self._refused(batch, f"链上拒绝锚定（{refusal.error}）：{refusal.explanation}")
-                return 0
-            nonce = self.chain.pending_nonce()
-            raw, tx_hash = self._sender.sign(to, data, gas, nonce)
-            if not self.store.mark_submitted(batch.id, tx_hash, raw, nonce):
+                return self._refused(batch, refusal)
+            saved = self._sender.sign_next(to, data, gas)  # the chain's pending nonce, read now
+            assert saved.raw is not None
+            if not self.store.mark_submitted(batch.id, saved.tx_hash, saved.raw, saved.nonce):
                 return 0  # another worker moved it; nothing was broadcast by us
-            _fault("submit_saved")
-            self._broadcast(raw)
-        log.info("batch %d submitted: tx 0x%s nonce %d", batch.id, tx_hash.hex(), nonce)
-        _fault("broadcast")
+            fault_point("submit_saved")
+            self._broadcast(saved.raw)
+        log.info("batch %d submitted: tx 0x%s nonce %d", batch.id, saved.tx_hash.hex(), saved.nonce)
+        fault_point("broadcast")
         return 1
 
     def _confirm(self, batch: Batch) -> int:
-        """submitted -> anchored, or re-broadcast, or back to pending if the tx was dropped."""
-        assert batch.tx_hash is not None and batch.raw_tx is not None
-        tx = "0x" + batch.tx_hash.hex()
-        receipt = self.chain.rpc.call("eth_getTransactionReceipt", [tx])
-        if isinstance(receipt, dict) and receipt.get("blockNumber"):
-            _fault("receipt")
-            if int(str(receipt["status"]), 16) == 1:
-                block = int(str(receipt["blockNumber"]), 16)
-                self.store.mark_anchored(batch.id, batch.tx_hash, block, bytes.fromhex(str(receipt["blockHash"])[2:]))
-                log.info("batch %d anchored in block %d", batch.id, block)
+        """submitted -> anchored, or wait, or back to pending when the saved tx can never be mined.
+
+        The saved transaction is judged from the chain as it is now (`ledger.sender.check_saved_tx`,
+        the one mechanism every sender uses): mined; pending (or lost and re-sent, same bytes);
+        or never to be mined as saved — its nonce taken by another transaction, or ahead of the
+        chain's next nonce after a rollback (a node would queue it for ever), or refused when
+        re-sent. Those are signed afresh with the chain's nonce, never waited on.
+        """
+        assert batch.tx_hash is not None and batch.raw_tx is not None and batch.nonce is not None
+        with self.chain.lock():
+            check = self._sender.check(SavedTx(batch.tx_hash, int(batch.nonce), batch.raw_tx))
+        if check.fate is TxFate.MINED:
+            assert check.receipt is not None
+            fault_point("receipt")
+            if check.receipt.status == 1:
+                receipt = check.receipt
+                self.store.mark_anchored(batch.id, batch.tx_hash, receipt.block_number, receipt.block_hash)
+                log.info("batch %d anchored in block %d", batch.id, receipt.block_number)
                 return 1
-            if self._adopt_existing(batch):
+            adopted = self._adopt_existing(batch)
+            if adopted is None:
+                return 0
+            if adopted:
                 return 1
             self.store.back_to_pending(batch.id, "锚定交易执行失败（已回滚），将重新提交")
             return 1
-        if self.chain.rpc.call("eth_getTransactionByHash", [tx]) is not None:
-            return 0  # waiting to be mined
-        try:
-            with self.chain.lock():
-                self.chain.rpc.call("eth_sendRawTransaction", ["0x" + batch.raw_tx.hex()])
-            log.info("batch %d: re-broadcast tx %s", batch.id, tx)
+        if check.waiting:
+            if check.fate is TxFate.REBROADCAST:
+                log.info("batch %d: re-broadcast tx 0x%s", batch.id, batch.tx_hash.hex())
             return 0
-        except RpcError as err:
-            if "already known" in err.message.lower():
-                return 0
-            if self._adopt_existing(batch):
-                return 1
-            self.store.back_to_pending(batch.id, f"已保存的锚定交易未被节点接受（{err.message}），将重新签名提交")
-            log.warning("batch %d: saved tx %s dropped (%s); back to pending", batch.id, tx, err.message)
+        adopted = self._adopt_existing(batch)
+        if adopted is None:
+            return 0
+        if adopted:
             return 1
+        why = _NOT_MINED.get(check.fate, "已保存的锚定交易未被节点接受")
+        self.store.back_to_pending(batch.id, f"{why}，将以新的nonce重新签名提交")
+        log.warning("batch %d: saved tx 0x%s %s; back to pending, to be signed again", batch.id,
+                    batch.tx_hash.hex(), check.detail)
+        return 1
 
     def _finalise(self, batch: Batch, head: int) -> int:
         """anchored -> final after N confirmations on a block that is still canonical."""
@@ -313,14 +357,23 @@ class AnchorWorker:
 
     # ------------------------------------------------------------------ helpers
 
-    def _adopt_existing(self, batch: Batch) -> bool:
-        """If the chain already holds this root, record that anchor (it is ours or a loud error)."""
+    def _adopt_existing(self, batch: Batch) -> bool | None:
+        """If the chain already holds this root, record that anchor (it is ours or a loud error).
+
+        None: the chain's state holds the anchor but the node does not serve its block yet (a
+        node answers calls from the block it is mining before it serves that block's logs) —
+        neither adopted nor absent; the caller looks again at its next step.
+        """
         record = self.chain.huren.anchor_of(batch.root)
         if record is None:
             return False
         if record["issuerId"] != self.issuer_id:
-            self._refused(batch, "该批次根哈希已由其他发证部门锚定（不应发生，请联系运维）")
+            self._dead(batch, "该批次根哈希已由其他发证部门锚定，本部门无法再锚定（不应发生，请联系运维）")
             return False
+        if int(record["blockNumber"]) > self.chain.rpc.block_number():
+            log.info("batch %d: anchor seen in block %d, which the node does not serve yet", batch.id,
+                     int(record["blockNumber"]))
+            return None
         tx_hash, block_number, block_hash = self._find_anchor_log(batch.root, int(record["blockNumber"]))
         self.store.mark_anchored(batch.id, tx_hash, block_number, block_hash)
         log.info("batch %d: root already on chain (block %d); recorded, not re-sent", batch.id, block_number)
@@ -348,8 +401,30 @@ class AnchorWorker:
         except NodeUnavailable:
             log.warning("node unavailable while broadcasting; the saved tx will be re-sent")
 
-    def _refused(self, batch: Batch, message: str) -> None:
+    def _refused(self, batch: Batch, refusal: ContractRefused) -> int:
+        """The chain refused the anchor: dead if retrying cannot help, else retry with backoff."""
+        reason = anchor_refusal(refusal, batch.type_code, key_not_yet_valid=self._key_not_yet_valid(refusal))
+        if reason is not None:
+            return self._dead(batch, f"{reason}（{refusal.error}）")
+        message = f"链上拒绝锚定（{refusal.error}）：{refusal.explanation}"
         delay = min(self.policy.refused_backoff, 0.5 * 2 ** min(batch.attempts, 10))
         self.store.note_failure(batch.id, message, time.time() + delay)
         self.status.last_error = message
         log.error("batch %d (%s): %s; retry in %.1f s", batch.id, batch.type_code, message, delay)
+        return 0
+
+    def _dead(self, batch: Batch, reason: str) -> int:
+        if not self.store.mark_dead(batch.id, reason):
+            return 0
+        self.observer.dead("anchor")
+        self.status.last_error = reason
+        log.error("batch %d (%d certificates of %s) is dead, never retried: %s", batch.id, batch.cert_count,
+                  batch.type_code, reason)
+        return 1
+
+    def _key_not_yet_valid(self, refusal: ContractRefused) -> bool:
+        """For KeyNotValid: True if the key's window starts later (it becomes valid by itself)."""
+        if refusal.error != "KeyNotValid":
+            return False
+        info = self.chain.huren.key_info(self.chain.address)
+        return info is not None and info[1] > int(str(refusal.args_.get("at", 0)))

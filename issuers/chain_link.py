@@ -23,18 +23,9 @@ from ledger.clients import Huren
 from ledger.errors import NodeUnavailable
 from ledger.manifest import Manifest
 from ledger.rpc import RpcClient, RpcError
-from ledger.sender import TxSender
+from ledger.sender import TxSender, key_lock, pending_nonce
 
 __all__ = ["ChainLink", "key_lock"]
-
-_LOCKS: dict[str, threading.Lock] = {}
-_LOCKS_GUARD = threading.Lock()
-
-
-def key_lock(address: str) -> threading.Lock:
-    """The process-wide lock for sending from `address`."""
-    with _LOCKS_GUARD:
-        return _LOCKS.setdefault(address.lower(), threading.Lock())
 
 
 @dataclass
@@ -73,7 +64,8 @@ class ChainLink:
     def ledger_address(self) -> str:
         return self.manifest.ledger_address
 
-    def lock(self) -> threading.Lock:
+    def lock(self) -> threading.RLock:
+        """The key's process-wide lock, the same one its `TxSender`s take (ledger.sender.key_lock)."""
         return key_lock(self.address)
 
     def sender(self) -> TxSender:
@@ -81,7 +73,7 @@ class ChainLink:
         return TxSender(self.rpc, self.account, self.huren.all_abis, self.manifest.chain_id)
 
     def pending_nonce(self) -> int:
-        return int(str(self.rpc.call("eth_getTransactionCount", [self.address, "pending"])), 16)
+        return pending_nonce(self.rpc, self.address)
 
     def authorised_types(self, credit_code: str, type_codes: Iterable[str]) -> frozenset[str] | None:
         """The types the chain authorises the department for, or None if no node answers."""

@@ -5,7 +5,8 @@
     revoke|suspend|reinstate ID     change a certificate's status on chain
     show ID                         the certificate, its anchoring and its on-chain status
     anchor [--drain]                run the anchoring worker (or anchor everything queued and exit)
-    outbox                          queued / in-flight batches and their last error
+    outbox                          queued / in-flight / dead batches and their last error
+    requeue BATCH                   put a dead batch back in the queue once its cause is removed
     field-key FILE                  create a new field-encryption key file
 
 Configuration comes from HUREN_* environment variables (see `issuers.config`) or the flags
@@ -17,7 +18,9 @@ Bulk import semantics (stated once, here): every row is stored completely or not
 default a bad row rejects only itself — the good rows are accepted and the report lists each
 bad row with its line, field and rule; re-running the same file after fixing it is safe
 (rows already accepted are recognised and skipped). With `--strict` the file is one unit:
-any bad row and nothing at all is stored.
+any bad row and nothing at all is stored. With `--existing-ids` the file holds certificates a
+provincial platform already issued: each row keeps its own `id` (import rules, see README
+"Certificate identifiers"); without it, ids are minted here or must be in this system's form.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ from typing import Any
 
 import click
 
+from common.json_input import parse_json
+from common.recursion import restore_recursion_limit
 from issuers.anchoring import AnchorPolicy
 from issuers.config import DEFAULT_DB_URL, IssuerConfig, open_service, open_worker
 from issuers.errors import IssuanceError
@@ -43,7 +48,7 @@ from issuers.field_cipher import new_field_key
 from issuers.model import CertificateInvalid, FieldError
 from issuers.service import IssuerService
 from issuers.status_actions import StatusAction, reason_of_code
-from issuers.store import BatchState
+from issuers.store import OPEN_STATES, BatchState, SyncState
 from issuers.tabular import read_input
 
 __all__ = ["issuer"]
@@ -81,6 +86,7 @@ def issuer(ctx: click.Context, rpc_urls: tuple[str, ...], manifest: Path | None,
            keystore: Path | None, credit_code: str | None, region: int | None, name: str | None,
            batch_size: int | None, batch_max_age: float | None, confirmations: int | None) -> None:
     """发证部门：签发、批量签发、撤销/暂扣/恢复、查询证照。"""
+    restore_recursion_limit()  # raised by an import (py_ecc): a deeply nested input file could crash us
     try:
         config = IssuerConfig.from_env(rpc_urls=rpc_urls or None, manifest=manifest, db_url=db_url,
                                        keystore=keystore, credit_code=credit_code, region=region, name=name)
@@ -120,8 +126,8 @@ def _print_errors(errors: Sequence[FieldError], prefix: str = "") -> None:
 def issue(ctx: click.Context, file: Path) -> None:
     """签发一份证照（JSON文件）。存入证照库即为受理；上链由锚定服务异步完成。"""
     try:
-        document = json.loads(file.read_text(encoding="utf-8-sig"))
-    except (OSError, ValueError) as exc:
+        document = parse_json(file.read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError) as exc:  # JsonInputError is a ValueError: its message names line and column
         raise _Failed(f"无法读取证照文件{file}：{exc}") from None
     service = _open(ctx)
     try:
@@ -149,8 +155,12 @@ def issue(ctx: click.Context, file: Path) -> None:
 @click.option("--workers", type=int, default=0, show_default=True,
               help="Worker processes for validation and signing (0 = in this process).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option("--existing-ids", is_flag=True,
+              help="导入已有证照：每行带省级平台原证照标识 id，按导入规则校验 (import existing certificates "
+                   "with their provincial-platform ids).")
 @click.pass_context
-def bulk(ctx: click.Context, file: Path, strict: bool, report: Path | None, workers: int, no_progress: bool) -> None:
+def bulk(ctx: click.Context, file: Path, strict: bool, report: Path | None, workers: int, no_progress: bool,
+         existing_ids: bool) -> None:
     """批量签发（CSV或JSON Lines）：逐行校验，错误行单独报告，从不导入半行。"""
     from tqdm import tqdm
 
@@ -168,7 +178,7 @@ def bulk(ctx: click.Context, file: Path, strict: bool, report: Path | None, work
             result = None
         else:
             result = service.issue_many([r.document for r in readable], strict=strict,  # type: ignore[misc]
-                                        progress=bar.update)
+                                        progress=bar.update, existing_ids=existing_ids)
     if result is not None:
         failures += [(readable[rej.index].line, rej.errors) for rej in result.rejected]
     failures.sort(key=lambda item: item[0])
@@ -298,6 +308,9 @@ def anchor(ctx: click.Context, drain: bool, timeout: float) -> None:
         click.echo(_overview_line(overview))
         if not ok:
             raise _Failed(f"在{timeout:.0f}秒内未能全部上链确认：{worker.status.last_error or '等待确认中'}")
+        if overview["dead"]:
+            _print_dead(service)
+            raise _Failed(f"{overview['dead']}个批次被链上拒绝，不会上链；排除原因后用 requeue 重新排队")
         return
     worker.start()
     try:
@@ -313,19 +326,47 @@ def anchor(ctx: click.Context, drain: bool, timeout: float) -> None:
 def outbox(ctx: click.Context) -> None:
     """查看上链队列：各状态批次数，以及未完成批次的最近错误。"""
     service = _open(ctx)
-    click.echo(_overview_line(service.store.overview(service.department.credit_code)))
-    for batch in service.store.batches(service.department.credit_code):
-        if batch.state is BatchState.FINAL:
-            continue
+    code = service.department.credit_code
+    click.echo(_overview_line(service.store.overview(code)))
+    for batch in service.store.batches_in(code, OPEN_STATES):
         line = f"  批次{batch.id} {batch.state.label} {batch.cert_count}份 {batch.type_code}"
         if batch.last_error:
             line += f" 最近错误：{batch.last_error}"
         click.echo(line)
+    _print_dead(service)
+    if service.store.batches_in(code, [BatchState.DEAD]) or \
+            service.store.status_syncs(code, [SyncState.DEAD], now=float("inf")):
+        ctx.exit(1)  # something needs a person: scripts and monitoring see it in the exit code
+
+
+def _print_dead(service: IssuerService) -> None:
+    code = service.department.credit_code
+    for batch in service.store.batches_in(code, [BatchState.DEAD]):
+        click.echo(f"  批次{batch.id} 已被链上拒绝，不会上链（{batch.cert_count}份 {batch.type_code}）："
+                   f"{batch.last_error}", err=True)
+    for sync in service.store.status_syncs(code, [SyncState.DEAD], now=float("inf")):
+        click.echo(f"  证照{sync.cert_id} 的状态变更（{sync.action}）链上无法恢复：{sync.last_error}", err=True)
+
+
+@issuer.command()
+@click.argument("batch_id", type=int)
+@click.pass_context
+def requeue(ctx: click.Context, batch_id: int) -> None:
+    """把被链上拒绝的批次重新排队（先排除原因，如请管理员在链上授权该证照类型）。"""
+    service = _open(ctx)
+    batch = service.store.batch(batch_id)
+    if batch is None or batch.issuer_code != service.department.credit_code:
+        raise _Failed(f"本部门没有批次{batch_id}")
+    if batch.state is not BatchState.DEAD:
+        raise _Failed(f"批次{batch_id}当前为“{batch.state.label}”，不是被拒绝的批次，无需重新排队")
+    if not service.store.requeue_dead(batch_id):
+        raise _Failed(f"批次{batch_id}的状态刚刚发生了变化，请用 outbox 查看")
+    click.echo(f"批次{batch_id}已重新排队（{batch.cert_count}份），锚定服务将重新上链；若原因未排除，它会再次被拒绝")
 
 
 def _overview_line(o: dict[str, int]) -> str:
     return (f"证照{o['certificates']}份（待组批{o['unbatched']}）；批次：待上链{o['pending']}，已提交{o['submitted']}，"
-            f"已锚定{o['anchored']}，已确认{o['final']}")
+            f"已锚定{o['anchored']}，已确认{o['final']}，已核实{o['settled']}，链上拒绝{o['dead']}")
 
 
 @issuer.command("field-key")

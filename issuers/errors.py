@@ -20,6 +20,7 @@ __all__ = [
     "NotOwnCertificate",
     "NotYetAnchored",
     "StatusChangeRefused",
+    "TypeNotAuthorised",
 ]
 
 
@@ -38,6 +39,20 @@ class IssuerMismatch(IssuanceError):
     """The document names another department or another signing key than this service's."""
 
     code = "issuer_mismatch"
+
+
+class TypeNotAuthorised(IssuanceError):
+    """The chain does not authorise the department for this certificate type: refused at intake,
+    instead of being accepted into a batch the chain would refuse."""
+
+    code = "type_not_authorised"
+
+    def __init__(self, type_code: str, type_name: str) -> None:
+        self.type_code = type_code
+        super().__init__(
+            f"本部门未获链上授权签发{type_name}（{type_code}），未受理；如需签发，请联系本地区管理员在链上授权",
+            f"this department is not authorised on chain for certificate type {type_code}",
+        )
 
 
 class DuplicateCertificate(IssuanceError):

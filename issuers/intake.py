@@ -11,6 +11,12 @@ A department's service issues only as itself: a document naming another 颁发�
 code, region, name or signing key) is refused, field by field, like any other invalid data.
 If the chain told us which types the department is authorised for, an unauthorised type is
 refused at the counter instead of being accepted and then refused by the chain.
+
+Import of existing certificates (`existing_ids=True`, bulk only): a department bringing the
+certificates a provincial platform already issued keeps their 证照标识. Each row must then carry
+its `id` (no serial: nothing is minted), and the id is read by `parse_imported_cert_id`, which
+also accepts the variants found on provincial platforms (README, "Certificate identifiers").
+Ids minted here, from a serial, and ids given on ordinary issuance stay strict.
 """
 
 from __future__ import annotations
@@ -37,10 +43,11 @@ from issuers.model import (
 from issuers.rules.cert_id import make_cert_id
 from issuers.rules.errors import RuleViolation
 from issuers.sealing import SealedCertificate, Sealer
-from issuers.store import PreparedCertificate
+from issuers.store import PreparedCertificate, holder_hash
 
 __all__ = [
     "DEPARTMENT_RULE",
+    "IMPORT_RULE",
     "Department",
     "Intake",
     "IntakeSpec",
@@ -51,6 +58,8 @@ __all__ = [
 #: Rule name reported when a document names another department than the service's own.
 DEPARTMENT_RULE: Final[str] = "本部门签发"
 AUTHORISATION_RULE: Final[str] = "链上授权"
+#: Rule name reported when an imported row does not carry the identifier it already has.
+IMPORT_RULE: Final[str] = "导入已有证照"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,12 +103,20 @@ class Intake:
         return {"creditCode": d.credit_code, "region": d.region, "name": d.name,
                 "signingAddress": self.sealer.address}  # fmt: skip
 
-    def complete(self, submitted: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    def complete(self, submitted: Mapping[str, Any], now: datetime, *, existing_ids: bool = False) -> dict[str, Any]:
         """Fill what the department need not type: its own issuer block, `version`, `issuedAt`
         (now), and `id` built from a `serial` (GB/T 36904, version 001) when no id is given.
 
         Present values are kept as they are (and checked by `prepare`), never overwritten.
+        With `existing_ids` no id is built: a row without its `id` is refused (rule 导入已有证照).
         """
+        if existing_ids and "id" not in submitted:
+            raise CertificateInvalid([FieldError(
+                "id", IMPORT_RULE,
+                "导入已有证照时每行须填写原证照标识（id，省级平台签发时的证照标识）；新证照请用批量签发",
+                "an import of existing certificates needs each row's existing identifier (id); "
+                "issue new certificates with an ordinary bulk issuance", "id_required",
+            )])  # fmt: skip
         doc = dict(submitted)
         issuer = doc.get("issuer")
         if issuer is None:
@@ -142,23 +159,28 @@ class Intake:
             ))  # fmt: skip
         return errors
 
-    def validate(self, submitted: Mapping[str, Any], now: datetime | None = None) -> Any:
-        """Complete and validate; returns the `Certificate`. Raises CertificateInvalid with every problem."""
+    def validate(self, submitted: Mapping[str, Any], now: datetime | None = None, *,
+                 existing_ids: bool = False) -> Any:
+        """Complete and validate; returns the `Certificate`. Raises CertificateInvalid with every problem.
+
+        `existing_ids`: an imported certificate keeping its provincial platform's id (module docstring).
+        """
         now = datetime.now(UTC) if now is None else now
         if not isinstance(submitted, Mapping):
             raise CertificateInvalid([FieldError("", "JSON Schema", "证照文档应为JSON对象",
                                                  "a document must be a JSON object", "type")])
-        doc = self.complete(submitted, now)
+        doc = self.complete(submitted, now, existing_ids=existing_ids)
         errors = self._department_errors(doc)
         try:
-            certificate = validate_certificate(doc, self.catalogue, now=now)
+            certificate = validate_certificate(doc, self.catalogue, now=now, existing_ids=existing_ids)
         except CertificateInvalid as exc:
             raise CertificateInvalid([*exc.errors, *errors]) from None
         if errors:
             raise CertificateInvalid(errors)
         return certificate
 
-    def prepare(self, submitted: Mapping[str, Any], now: datetime | None = None) -> PreparedCertificate:
+    def prepare(self, submitted: Mapping[str, Any], now: datetime | None = None, *,
+                existing_ids: bool = False) -> PreparedCertificate:
         """Validate, seal and encrypt one submitted document. Raises CertificateInvalid."""
         try:
             # Deterministic for equal inputs, which is all a fingerprint needs (and C-fast).
@@ -167,7 +189,7 @@ class Intake:
             raise CertificateInvalid([FieldError("", "JSON", f"证照文档含有不是JSON的值：{exc}",
                                                  str(exc), "not_json")]) from None
         fingerprint = self.cipher.fingerprint(text.encode("utf-8"))
-        certificate = self.validate(submitted, now)
+        certificate = self.validate(submitted, now, existing_ids=existing_ids)
         return self.row(self.sealer.seal(certificate), fingerprint)
 
     def row(self, sealed: SealedCertificate, fingerprint: bytes) -> PreparedCertificate:
@@ -191,17 +213,18 @@ class Intake:
             cert_id=cert.id, type_code=cert.type_code, issuer_code=cert.issuer.credit_code,
             document_root=sealed.document_root, signature=sealed.signature,
             fields_json=json.dumps(plain, ensure_ascii=False, separators=(",", ":")), sealed=blob,
-            key_id=self.cipher.key_id, input_mac=fingerprint,
+            key_id=self.cipher.key_id, input_mac=fingerprint, holder_hash=holder_hash(cert.holder.id_number),
         )  # fmt: skip
 
     def prepare_many(
-        self, documents: Iterable[Mapping[str, Any]], now: datetime | None = None, start: int = 0
+        self, documents: Iterable[Mapping[str, Any]], now: datetime | None = None, start: int = 0, *,
+        existing_ids: bool = False,
     ) -> list[PreparedCertificate | Rejected]:
         """`prepare` each document; a failing one becomes `Rejected(index, errors)` instead of raising."""
         out: list[PreparedCertificate | Rejected] = []
         for i, doc in enumerate(documents, start):
             try:
-                out.append(self.prepare(doc, now))
+                out.append(self.prepare(doc, now, existing_ids=existing_ids))
             except CertificateInvalid as exc:
                 out.append(Rejected(i, exc.errors))
         return out
@@ -236,10 +259,12 @@ def _init_worker(spec: IntakeSpec) -> None:
     _worker_intake = spec.build()
 
 
-def _prepare_chunk(args: tuple[int, list[Mapping[str, Any]], datetime | None]) -> list[PreparedCertificate | Rejected]:
-    start, docs, now = args
+def _prepare_chunk(
+    args: tuple[int, list[Mapping[str, Any]], datetime | None, bool],
+) -> list[PreparedCertificate | Rejected]:
+    start, docs, now, existing_ids = args
     assert _worker_intake is not None, "worker not initialised"
-    return _worker_intake.prepare_many(docs, now, start)
+    return _worker_intake.prepare_many(docs, now, start, existing_ids=existing_ids)
 
 
 def prepare_parallel(
@@ -250,6 +275,7 @@ def prepare_parallel(
     chunk: int = 256,
     now: datetime | None = None,
     pool: ProcessPoolExecutor | None = None,
+    existing_ids: bool = False,
 ) -> Iterator[list[PreparedCertificate | Rejected]]:
     """Prepare documents in `workers` processes; yields results chunk by chunk, in input order.
 
@@ -260,7 +286,7 @@ def prepare_parallel(
     own = pool is None
     pool = pool if pool is not None else make_pool(spec, workers)
     try:
-        jobs = [(i, list(documents[i : i + chunk]), now) for i in range(0, len(documents), chunk)]
+        jobs = [(i, list(documents[i : i + chunk]), now, existing_ids) for i in range(0, len(documents), chunk)]
         yield from pool.map(_prepare_chunk, jobs)
     finally:
         if own:

@@ -46,7 +46,7 @@ from issuers.catalogue.catalogue import (
     document_validator,
 )
 from issuers.rules import regions
-from issuers.rules.cert_id import CertId, make_cert_id, parse_cert_id
+from issuers.rules.cert_id import CertId, IssuerCodeKind, make_cert_id, parse_cert_id, parse_imported_cert_id
 from issuers.rules.credit_code import check_credit_code
 from issuers.rules.errors import RuleViolation
 from issuers.rules.resident_id import ResidentId, check_resident_id
@@ -378,10 +378,12 @@ def _parse_issued_at(value: Any) -> datetime | None:
 class _Validation:
     """One validation run: the document, the findings so far, and the paths already faulted."""
 
-    def __init__(self, doc: Mapping[str, Any], catalogue: Catalogue, now: datetime) -> None:
+    def __init__(self, doc: Mapping[str, Any], catalogue: Catalogue, now: datetime,
+                 existing_ids: bool = False) -> None:
         self.doc = doc
         self.catalogue = catalogue
         self.now = now
+        self.existing_ids = existing_ids
         self.errors: list[FieldError] = []
         self.faulted: set[str] = set()
         self.ctype: CertificateType | None = None
@@ -444,12 +446,16 @@ class _Validation:
         value = self.get("id")
         if not isinstance(value, str) or not self.ok("id"):
             return
+        parse = parse_imported_cert_id if self.existing_ids else parse_cert_id
         try:
-            cid = self.cert_id = parse_cert_id(value, field="id")
+            cid = self.cert_id = parse(value, field="id")
         except RuleViolation as exc:
             self.add(_from_violation(exc, "id"))
             return
         doc_type, issuer_code = self.get("type"), self.get("issuer.creditCode")
+        if cid.issuer_kind is IssuerCodeKind.REGION_CODE:
+            issuer_code = None  # the segment names an area, not the department: checked against issuer.region
+            self.check_id_region(cid.issuer_code)
         if isinstance(doc_type, str) and cid.type_code != doc_type:
             self.fail(
                 "id",
@@ -464,6 +470,28 @@ class _Validation:
                 "GB/T 36904",
                 "证照标识中的颁发机构代码与颁发机构代码（issuer.creditCode）不一致",
                 "the identifier's issuer code differs from issuer.creditCode",
+                "id_issuer_mismatch",
+            )
+
+    def check_id_region(self, segment: str) -> None:
+        """An imported id whose issuer segment is a division code: it must be the issuer's area or one above it.
+
+        A provincial platform names the area of the authority that issued (合肥 = 340100 for a
+        不动产登记 office of a district under it), so the issuer's own region, its prefecture and
+        its province are the codes such an id can carry; any other names another issuer.
+        """
+        region = self.get("issuer.region")
+        if not isinstance(region, int) or isinstance(region, bool) or not self.ok("issuer.region"):
+            return
+        own = f"{region:06d}"
+        if segment not in (own, own[:4] + "00", own[:2] + "0000"):
+            self.fail(
+                "id",
+                "GB/T 36904",
+                "证照标识中的颁发机构代码（六位行政区划代码）不是颁发机构所属管辖属地（issuer.region）"
+                "或其上级区划：这份证照不是本部门所在地区签发的",
+                "the identifier's issuer segment (a division code) is neither issuer.region nor a division "
+                "containing it: the certificate was not issued in this department's area",
                 "id_issuer_mismatch",
             )
 
@@ -718,7 +746,11 @@ class _Validation:
 
 
 def validate_certificate(
-    doc: Mapping[str, Any], catalogue: Catalogue | None = None, *, now: datetime | None = None
+    doc: Mapping[str, Any],
+    catalogue: Catalogue | None = None,
+    *,
+    now: datetime | None = None,
+    existing_ids: bool = False,
 ) -> Certificate:
     """Validate a certificate document completely; return it as a `Certificate`.
 
@@ -730,6 +762,11 @@ def validate_certificate(
 
     `catalogue` defaults to the packaged one; `now` (default: the current UTC time) bounds
     issuedAt. ID-number birth dates are bounded by the issuance date.
+
+    `existing_ids=True` is for certificates a department imports with the identifiers a
+    provincial platform gave them: the id is read by `parse_imported_cert_id` (also a six-digit
+    division code as issuer segment, which must then be issuer.region or a division above it).
+    Everything else is judged as for a certificate issued here.
     """
     catalogue = catalogue if catalogue is not None else default_catalogue()
     now = now if now is not None else datetime.now(UTC)
@@ -737,7 +774,7 @@ def validate_certificate(
         raise CertificateInvalid(
             [FieldError("", SCHEMA_RULE, "证照文档应为JSON对象", "a document must be a JSON object", "type")]
         )
-    run = _Validation(doc, catalogue, now)
+    run = _Validation(doc, catalogue, now, existing_ids)
     run.run()
     if run.errors:
         raise CertificateInvalid(run.errors)

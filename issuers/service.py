@@ -19,6 +19,7 @@ the issuer that anchored the batch).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -29,6 +30,7 @@ from typing import Any
 from common.document import SaltedField
 from common.document import issuer_id as issuer_id_of
 from common.facts import CertStatus, CertStatusFacts
+from common.faults import fault_point
 from issuers.chain_link import ChainLink
 from issuers.errors import (
     CertificateNotFound,
@@ -37,12 +39,13 @@ from issuers.errors import (
     NotOwnCertificate,
     NotYetAnchored,
     StatusChangeRefused,
+    TypeNotAuthorised,
 )
 from issuers.intake import Intake, IntakeSpec, Rejected, make_pool, prepare_parallel
 from issuers.model import FieldError
 from issuers.status_actions import REASON_CODES, StatusAction, parse_reason
 from issuers.status_codes import RevocationReason
-from issuers.store import AddOutcome, BatchState, CertificateStore, PreparedCertificate, StatusChange
+from issuers.store import AddOutcome, CertificateStore, PreparedCertificate, StatusChange
 from ledger.errors import ContractRefused, NodeUnavailable, TransactionFailed
 
 __all__ = ["BulkResult", "IssueReceipt", "IssuedCertificate", "IssuerService"]
@@ -121,6 +124,11 @@ class IssuerService:
         self.workers = workers
         self.parallel_threshold = parallel_threshold
         self._pool: ProcessPoolExecutor | None = None
+        #: Where the department's current on-chain authorisation comes from before each issuance
+        #: (the API: its indexed read model, which follows the chain); None: only what
+        #: `refresh_authorisation` last read (the CLI asks the chain when it starts).
+        self.authorisation: Callable[[], frozenset[str] | None] | None = None
+        self._authorisation_lock = threading.Lock()
 
     def close(self) -> None:
         if self._pool is not None:
@@ -137,19 +145,51 @@ class IssuerService:
             return None
         types = self.chain.authorised_types(self.department.credit_code, self.intake.catalogue)
         if types is not None:
+            self._authorise(types)
+        return types
+
+    def _authorise(self, types: frozenset[str]) -> None:
+        with self._authorisation_lock:
+            if types == self.intake.authorised_types:
+                return
             self.intake.authorised_types = types
             self.spec = IntakeSpec(self.spec.department, self.spec.signing_key, self.spec.domain,
                                    self.spec.field_key_text, types)
             self.close()  # a pool built with the old spec would accept stale types
-        return types
+
+    def _current_authorisation(self) -> frozenset[str] | None:
+        """The authorised types as the source knows them now (kept in the intake); None = unknown.
+
+        Unknown (no source answer, e.g. the index is behind the chain) keeps the last known
+        answer: a type is refused only on facts that are current.
+        """
+        if self.authorisation is not None:
+            types = self.authorisation()
+            if types is not None:
+                self._authorise(types)
+        return self.intake.authorised_types
+
+    def check_type(self, document: Mapping[str, Any]) -> None:
+        """Refuse at once a document of a catalogue type the department is not authorised for.
+
+        Raises TypeNotAuthorised (names the type). Anything else about the document is the
+        intake's to judge; an unknown authorisation refuses nothing.
+        """
+        types = self._current_authorisation()
+        code = document.get("type") if isinstance(document, Mapping) else None
+        if types is None or not isinstance(code, str) or code not in self.intake.catalogue or code in types:
+            return
+        raise TypeNotAuthorised(code, self.intake.catalogue[code].name)
 
     # ------------------------------------------------------------------ issuance
 
     def issue(self, document: Mapping[str, Any], now: datetime | None = None) -> IssueReceipt:
         """Validate, seal and commit one certificate; returns after the commit.
 
-        Raises CertificateInvalid (every problem, with field and rule) or DuplicateCertificate.
+        Raises TypeNotAuthorised (before anything else), CertificateInvalid (every problem, with
+        field and rule) or DuplicateCertificate.
         """
+        self.check_type(document)
         row = self.intake.prepare(document, now)
         result = self.store.add([row])
         if result.conflicts:
@@ -168,8 +208,13 @@ class IssuerService:
         chunk: int = 512,
         progress: Callable[[int], None] | None = None,
         now: datetime | None = None,
+        existing_ids: bool = False,
     ) -> BulkResult:
         """Issue many certificates; each row is stored completely or not at all.
+
+        `existing_ids=True` imports certificates a provincial platform already issued: each row
+        keeps its own `id`, read with the import rules (`parse_imported_cert_id`); ids minted
+        here and ids of ordinary issuance stay strict (see `issuers.intake`).
 
         Default: a bad row is rejected on its own and every good row is accepted (committed in
         chunks of `chunk` rows). `strict=True`: the whole input is one unit — any rejected
@@ -179,15 +224,17 @@ class IssuerService:
         are reported in `already_accepted`.
         """
         now = datetime.now(UTC) if now is None else now
+        self._current_authorisation()  # rows of types not authorised now are rejected (rule 链上授权)
         result = BulkResult(total=len(documents))
         held: list[tuple[int, PreparedCertificate]] = []
-        for prepared in self._prepare(documents, chunk, now):
+        for prepared in self._prepare(documents, chunk, now, existing_ids):
             rows = [(i, p) for i, p in prepared if isinstance(p, PreparedCertificate)]
             result.rejected.extend(p for _, p in prepared if isinstance(p, Rejected))
             if strict:
                 held.extend(rows)
             else:
                 self._commit(rows, result)
+                fault_point("bulk.after_chunk")  # crash tests: killed between two committed chunks
             if progress is not None:
                 progress(len(prepared))
         if strict:
@@ -199,19 +246,19 @@ class IssuerService:
         return result
 
     def _prepare(self, documents: Sequence[Mapping[str, Any]], chunk: int,
-                 now: datetime) -> Any:
+                 now: datetime, existing_ids: bool = False) -> Any:
         """Yield lists of (row index, PreparedCertificate | Rejected), chunk by chunk, in order."""
         if self.workers > 0 and len(documents) >= self.parallel_threshold:
             if self._pool is None:
                 self._pool = make_pool(self.spec, self.workers)
             start = 0
             for out in prepare_parallel(self.spec, documents, workers=self.workers, chunk=chunk, now=now,
-                                        pool=self._pool):
+                                        pool=self._pool, existing_ids=existing_ids):
                 yield [(start + k, p) for k, p in enumerate(out)]
                 start += len(out)
             return
         for start in range(0, len(documents), chunk):
-            out = self.intake.prepare_many(documents[start : start + chunk], now, start)
+            out = self.intake.prepare_many(documents[start : start + chunk], now, start, existing_ids=existing_ids)
             yield [(start + k, p) for k, p in enumerate(out)]
 
     def _commit(self, rows: list[tuple[int, PreparedCertificate]], result: BulkResult,
@@ -299,7 +346,7 @@ class IssuerService:
         if stored.issuer_code != self.department.credit_code:
             raise NotOwnCertificate(cert_id)
         batch = stored.batch
-        if batch is None or batch.state not in (BatchState.ANCHORED, BatchState.FINAL):
+        if batch is None or not batch.state.on_chain:
             raise NotYetAnchored(cert_id, batch.state.label if batch is not None else "待组批")
         tree = self.store.batch_tree(batch.id)
         proof = tree.proof(tree.values.index(stored.document_root))

@@ -10,6 +10,10 @@ convert is kept as text, so validation reports it with the field and the rule.
 
 JSON Lines: one JSON object per line; blank lines are skipped.
 
+All JSON (files, lines, cells) is read by `common.json_input.parse_json`: nesting deeper than
+its limit or a number out of range is refused with the line that holds it, never handed to a
+recursive parser (a file of deeply nested brackets crashed the standard library's: issue 13).
+
 Every row carries its line number in the file (CSV: the header is line 1), which is what
 error reports show the clerk. A row that cannot even be read becomes a row with errors and
 no document; it never stops the rest of the file from being read.
@@ -19,7 +23,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -27,6 +30,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from common.document import unflatten
+from common.json_input import JsonInputError, JsonSyntaxError, parse_json
 from issuers.catalogue.catalogue import Catalogue, default_catalogue, document_schema, leaf_paths
 from issuers.model import FieldError
 
@@ -56,9 +60,9 @@ def read_input(path: Path, catalogue: Catalogue | None = None) -> list[InputRow]
         return list(read_jsonl(text.splitlines()))
     if suffix == ".json":
         try:
-            value = json.loads(text)
-        except ValueError as exc:
-            return [InputRow(1, None, (_file_error(f"不是有效的JSON：{exc}", "invalid JSON"),))]
+            value = parse_json(text)
+        except JsonInputError as exc:
+            return [InputRow(1, None, (_file_error(exc.message, exc.message_en),))]
         items = value if isinstance(value, list) else [value]
         return [_object_row(i, item) for i, item in enumerate(items, 1)]
     raise ValueError(f"不支持的文件类型{suffix}：请使用 .csv、.jsonl 或 .json")
@@ -69,9 +73,13 @@ def read_jsonl(lines: Iterable[str]) -> Iterator[InputRow]:
         if not line.strip():
             continue
         try:
-            value = json.loads(line)
-        except ValueError as exc:
-            yield InputRow(number, None, (_file_error(f"第{number}行不是有效的JSON：{exc.args[0]}", "invalid JSON"),))
+            value = parse_json(line)
+        except JsonInputError as exc:
+            problem = (_file_error(f"第{number}行不是有效的JSON（第{exc.column}列：{exc.reason}）",
+                                   f"line {number} is not valid JSON (column {exc.column}: {exc.reason})")
+                       if isinstance(exc, JsonSyntaxError) else
+                       _file_error(f"第{number}行：{exc.message}", f"line {number}: {exc.message_en}"))
+            yield InputRow(number, None, (problem,))
             continue
         yield _object_row(number, value)
 
@@ -90,12 +98,22 @@ def read_csv(stream: Iterable[str], catalogue: Catalogue | None = None) -> Itera
         header = [h.strip() for h in next(reader)]
     except StopIteration:
         return
+    except csv.Error as exc:
+        yield _unreadable_csv(reader.line_num or 1, exc)
+        return
     if len(set(header)) != len(header) or not all(header):
         dupes = sorted({h for h in header if header.count(h) > 1 or not h})
         yield InputRow(1, None, (_file_error(f"表头有重复或空白的列名：{'、'.join(dupes) or '（空）'}",
                                              "duplicate or empty column names"),))
         return
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # past this the file's quoting is unknown: nothing after it is read
+            yield _unreadable_csv(reader.line_num, exc)
+            return
         number = reader.line_num
         if not any(cell.strip() for cell in row):
             continue
@@ -151,10 +169,17 @@ def _convert(cell: str, schema: Mapping[str, Any] | None) -> object:
         return text.lower() == "true"
     if types & {"array", "object"}:
         try:
-            return json.loads(text)
-        except ValueError:
+            return parse_json(text)
+        except JsonInputError:  # kept as text: validation names the field and the rule
             return text
     return text
+
+
+def _unreadable_csv(number: int, exc: csv.Error) -> InputRow:
+    """A row the csv module refused (a cell over its 128 KB field limit, a NUL byte, ...)."""
+    return InputRow(number, None, (_file_error(
+        f"第{number}行无法按 CSV 读取（单元格过长、含空字符或引号不配对），此行及以后的行未读取",
+        f"line {number} is not readable CSV ({exc}); it and the lines after it were not read"),))
 
 
 def _file_error(message: str, message_en: str) -> FieldError:

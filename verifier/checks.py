@@ -9,6 +9,7 @@ API, the log and tests) and the verdict the verification ends in if it fails.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
@@ -27,9 +28,18 @@ from common.facts import (
     RecognitionRule,
     TypeFacts,
 )
+from common.freshness import facts_age_s, within_bound
 from common.merkle import verify_multiproof, verify_proof
-from verifier.presentation import HOLDER_ADDRESS_PATH, PRESENTATION_VERSION, Presentation, recover_holder_raw
-from verifier.verdicts import Verdict
+from common.nodes import NodeKey
+from common.stamp import verify_stamp
+from verifier.presentation import (
+    HOLDER_ADDRESS_PATH,
+    PRESENTATION_VERSION,
+    Presentation,
+    recover_holder_raw,
+    stamped_envelope,
+)
+from verifier.verdicts import Verdict, facts_fresh_text, facts_stale_text
 
 __all__ = [
     "CHINA_TZ",
@@ -41,6 +51,7 @@ __all__ = [
     "check_certificate_status",
     "check_disclosure_proof",
     "check_finality",
+    "check_freshness",
     "check_holder_binding",
     "check_issuer_identity",
     "check_issuer_known",
@@ -50,7 +61,6 @@ __all__ = [
     "check_presentation_window",
     "check_recognition",
     "check_signing_key",
-    "check_snapshot_age",
     "check_structure",
     "check_type",
     "check_validity_period",
@@ -97,8 +107,15 @@ def _failed(name: str, detail: str, verdict: Verdict) -> CheckResult:
 
 @lru_cache(maxsize=4096)  # anchor times recur across a batch's certificates
 def format_time(t: int) -> str:
-    """Unix seconds as "2025-05-22 10:00:00（北京时间）" for details a clerk reads."""
-    return datetime.fromtimestamp(t, CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S") + "（北京时间）"
+    """Unix seconds as "2025-05-22 10:00:00（北京时间）" for details a clerk reads.
+
+    A code may claim any time below 2^63 (the format's bound); one beyond what a calendar can
+    show (after the year 9999) is shown as its number rather than raising in the middle of a verdict.
+    """
+    try:
+        return datetime.fromtimestamp(t, CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S") + "（北京时间）"
+    except (OverflowError, ValueError, OSError):
+        return f"时间值 {t}（超出可显示的日期范围）"
 
 
 def china_day(t: int) -> int:
@@ -264,9 +281,13 @@ def check_issuer_signature(p: Presentation, domain: Domain, disclosed_signer: ob
 
 
 def check_holder_binding(
-    p: Presentation, domain: Domain, leaves: list[bytes], require_binding: bool
+    p: Presentation, domain: Domain, leaves: list[bytes], require_binding: bool, scope: str = ""
 ) -> tuple[CheckResult, bool]:
-    """Binding rule (see presentation.py): a disclosed holder.address needs a matching holder signature."""
+    """Binding rule (see presentation.py): a disclosed holder.address needs a matching holder signature.
+
+    `require_binding`: the policy requires a bound code for this certificate; `scope` says for
+    which certificates in words ("该类证照", VerifierPolicy.binding_required).
+    """
     name = "holder_binding"
     v = Verdict.HOLDER_BINDING_FAILED
     disclosed = {f.path: f.value for f in p.disclosure.fields}
@@ -275,7 +296,7 @@ def check_holder_binding(
         if p.holder_signature is not None:
             return _failed(name, "出示码带有持证人签名，但未出示持证人地址，无法核对签名", v), False
         if require_binding:
-            return _failed(name, "本地要求出示码由持证人签名，但该出示码未绑定持证人", v), False
+            return _failed(name, f"本地要求{scope}的出示码由持证人签名，但该出示码未绑定持证人", v), False
         return _passed(name, "未绑定持证人密钥，本次出示不核对持证人签名", v), False
     address = disclosed[HOLDER_ADDRESS_PATH]
     if type(address) is not str or not _ADDRESS.fullmatch(address):
@@ -289,26 +310,77 @@ def check_holder_binding(
     return _passed(name, f"出示码由绑定的持证人 {address} 签署", v), True
 
 
+def check_stamp_present(p: Presentation, holder_bound: bool, accept_hr1: bool) -> CheckResult:
+    """Something authenticates the window and 事由: a stamp (checked against the registry later)
+    or the bound holder's signature. Otherwise anyone could have re-timed or re-purposed the code.
+    """
+    name = "stamp"
+    v = Verdict.PRESENTATION_EXPIRED
+    if p.format == 1 and not accept_hr1:
+        return _failed(name, "本地不再接受旧版（HR1）出示码，请持证人刷新出示码", v)
+    if p.stamp is not None:
+        return _passed(name, "出示码带有发证地节点的加注签章（签章密钥随后按链上登记核验）", v)
+    if p.audience is not None:
+        return _failed(name, "出示码指定了使用地区，但没有加注签章证明这一点，请持证人刷新出示码", v)
+    if holder_bound:
+        return _passed(name, "出示码没有加注签章，其有效期与事由由绑定的持证人签名保护", v)
+    return _failed(
+        name,
+        "出示码没有发证地节点的加注签章，也没有持证人签名，其制作时间、有效期与事由无法确认，请持证人刷新出示码",
+        v,
+    )
+
+
+def check_stamp_key(p: Presentation, domain: Domain, leaves: list[bytes], region: int,
+                    keys: Sequence[NodeKey], verifier_region: int) -> CheckResult:
+    """The stamp was made by a stamping key of the issuing region's node, valid at created_at,
+    over exactly this envelope; and the code is for this region (if it names one)."""
+    name = "stamp_signature"
+    if p.stamp is None:  # holder-signed, unstamped: check_stamp_present already passed it
+        return _passed(name, "无加注签章，由持证人签名保护", Verdict.TAMPERED)
+    if not keys:
+        return _failed(name, f"链上登记中没有地区 {region} 在出示码制作时有效的加注签章密钥，签章无法确认",
+                       Verdict.TAMPERED)
+    try:
+        envelope = stamped_envelope(domain, p, leaves)
+    except ValueError:
+        return _failed(name, "出示码的发证地区无效，签章无法核验", Verdict.TAMPERED)
+    key = verify_stamp(envelope, p.stamp, keys)
+    if key is None:
+        return _failed(
+            name,
+            "加注签章与出示码内容不符（制作时间、有效期、事由、随机数或出示字段被改动，或签章来自他处）",
+            Verdict.TAMPERED,
+        )
+    if p.audience is not None and p.audience != verifier_region:
+        return _failed(name, f"出示码指定仅在地区 {p.audience} 使用，不是本地区 {verifier_region}，请持证人刷新出示码",
+                       Verdict.PRESENTATION_EXPIRED)
+    return _passed(name, f"加注签章由地区 {region} 节点的登记密钥 {key.key_id[:10]}… 签署，有效期与事由可信",
+                   Verdict.TAMPERED)
+
+
 # --------------------------------------------------------------------------- chain facts
 
 
-def check_snapshot_age(freshness: Freshness, now: int, max_snapshot_age_s: int) -> CheckResult:
-    """Offline status facts (a snapshot) are recent enough to answer with."""
+def check_freshness(freshness: Freshness, now: int, max_facts_age_s: int) -> CheckResult:
+    """The status facts are recent enough to answer with, by the chain's own clock (one rule, every source).
+
+    Their age is `now` minus the timestamp of the newest block they come from
+    (common/freshness.py); older than the policy's bound gives UNAVAILABLE: a node that stopped
+    following the network, an index that stopped polling and an old offline snapshot all look
+    alike here, and none of them may say VALID about a certificate revoked since.
+    """
     name = "status_freshness"
-    age = max(0, now - freshness.as_of)
-    minutes = age // 60
-    source = {"index": "本地链上索引", "rpc": "区块链节点", "snapshot": "离线可信名录"}[freshness.source]
-    if freshness.source == "snapshot" and age > max_snapshot_age_s:
+    age = int(facts_age_s(now, freshness.head_time))
+    if freshness.head_time <= 0 or not within_bound(age, max_facts_age_s):
         return _failed(
             name,
-            f"暂时无法核验：离线名录中的状态信息已是 {minutes} 分钟前的（上限 {max_snapshot_age_s // 60} 分钟）",
+            facts_stale_text(freshness.source, freshness.height, freshness.head_time, age, max_facts_age_s,
+                             freshness.note),
             Verdict.UNAVAILABLE,
         )
-    return _passed(
-        name,
-        f"状态信息来自{source}，区块高度 {freshness.height}，为 {minutes} 分钟前的最新状态",
-        Verdict.UNAVAILABLE,
-    )
+    return _passed(name, facts_fresh_text(freshness.source, freshness.height, age, max_facts_age_s, freshness.note),
+                   Verdict.UNAVAILABLE)
 
 
 def check_anchor(anchor: AnchorFacts | None, batch_root: bytes) -> CheckResult:

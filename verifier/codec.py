@@ -1,4 +1,4 @@
-"""The compact text form of a presentation ("HR1:...") and the short reference-URL form.
+"""The compact text forms of a presentation ("HR2:...", legacy "HR1:...") and the short reference forms.
 
 Format HR1 (the prefix names the format; a new layout gets a new prefix, never a silent change)::
 
@@ -33,6 +33,37 @@ shortest integer and float forms, map keys sorted), byte strings as bytes, no ta
       12 purpose            text, <= 200 characters, no control or bidi-override characters
       13 holder signature   bytes(65) or null ]
 
+Format HR2 (what wallets make now; HR1 is still read, see the engine's `stamp` check)::
+
+    "HR2:" + Base45( CBOR(array) )          (no zlib: the content does not compress)
+
+    [ 0  suite              uint, 1 = keccak-256 / secp256k1 (2, 国密, is reserved: refused in words)
+      1  fields             as HR1, but path indices are into HR2_PATH_TABLE (HR1's 14 paths, then
+                            75 claim paths of the catalogue's types): a claim path costs 1-2 bytes
+      2  salts              as HR1, except that when every always-disclosed field's salt is short
+                            (one tweak byte, then 15 zero bytes: issuers.sealing makes them so),
+                            those fields send the tweak byte only (a 16-byte salt protects a
+                            hidden value; these are shown by every code)
+      3  multiproof         as HR1
+      4  proof flags        as HR1
+      5  batch proof        as HR1 (item 7)
+      6  issuer signature   bytes(64), EIP-2098 compact: r || (yParity << 255 | s)
+      7  created_at         as HR1
+      8  ttl                as HR1
+      9  nonce              as HR1
+      10 purpose            as HR1
+      11 audience           uint (six-digit region code): the one region the code is for, or null
+      12 stamp              bytes(64), the issuing region's node's Ed25519 加注 stamp
+                            (common/stamp.py), or null
+      13 holder signature   bytes(64) EIP-2098, or null ]
+
+Neither root travels: the document root is where the disclosed fields' multiproof leads, the
+batch root where the batch proof leads from it (OpenZeppelin processMultiProof / processProof).
+A changed field or proof therefore leads to other roots, which the issuer's signature, the stamp
+and the holder's signature do not cover (the engine answers TAMPERED). The 96 bytes saved (two
+roots, two signature bytes) pay for the stamp; a compact signature expands to exactly one
+65-byte form with v 27/28 and low s, so each code still has one encoding.
+
 Why these choices: every hash and salt is incompressible, so bytes travel raw and each list
 of hashes or salts is one byte string (saving a CBOR header per item); fields are a flat list
 (saving an array header per field); common paths are one-byte table indices; flags are bits.
@@ -46,7 +77,10 @@ the format to one zlib build's output would break across versions). Every refusa
 clerk's screen and the log say *why* a code was refused; no other exception escapes.
 
 The reference form, for low-end scanners, is a URL ``https://host/r/<token>`` with a 128-bit
-URL-safe random token; the API stores token -> presentation (one-time, short-lived).
+URL-safe random token; the API stores token -> presentation (one-time, short-lived). A node of a
+federation makes the region form ``HRR1:<region>:<token>`` instead: it names the region of the node
+that holds the token, never an address, so a verifying node of another region finds that node
+only through the chain's node registry and no code can make it call a host of the code's choosing.
 """
 
 from __future__ import annotations
@@ -62,8 +96,10 @@ from urllib.parse import urlsplit
 
 import cbor2
 
-from common.document import SALT_BYTES, Disclosure, SaltedField
+from common.document import ALWAYS_DISCLOSED, SALT_BYTES, Disclosure, SaltedField, field_leaf
 from common.eip712 import to_checksum_address
+from common.merkle import process_multiproof, process_proof
+from common.stamp import STAMP_BYTES
 from verifier.presentation import (
     MAX_TTL_S,
     NONCE_MAX_BYTES,
@@ -76,6 +112,7 @@ from verifier.presentation import (
 )
 
 __all__ = [
+    "HR2_PATH_TABLE",
     "MAX_BATCH_PROOF_HASHES",
     "MAX_DECOMPRESSED_BYTES",
     "MAX_FIELDS",
@@ -83,16 +120,24 @@ __all__ = [
     "MAX_TEXT_CHARS",
     "PATH_TABLE",
     "PREFIX",
+    "PREFIX_HR2",
     "REFERENCE_TOKEN_BYTES",
+    "REGION_REFERENCE_PREFIX",
     "PresentationDecodeError",
+    "compact_signature",
     "decode",
     "encode",
+    "expand_signature",
     "make_reference",
+    "make_region_reference",
     "new_reference_token",
     "parse_reference",
+    "parse_region_reference",
 ]
 
 PREFIX: Final[str] = "HR1:"
+#: Format HR2 (same length as "HR1:", so one slice takes either prefix off).
+PREFIX_HR2: Final[str] = "HR2:"
 #: Largest text accepted: far above what fits a readable QR code (about 1,450 characters at
 #: version 25-M), small enough that nothing downstream needs to worry.
 MAX_TEXT_CHARS: Final[int] = 4096
@@ -127,6 +172,29 @@ PATH_TABLE: Final[tuple[str, ...]] = (
     "issuedAt",
 )
 _PATH_INDEX: Final[dict[str, int]] = {path: i for i, path in enumerate(PATH_TABLE)}
+#: HR2's table: HR1's, then every claim path of the catalogue's types as they were when HR2 was
+#: defined, sorted. A literal, not read from the catalogue, so a new type cannot silently change
+#: what an index means; append-only within HR2. 89 entries: an index costs 1 or 2 CBOR bytes
+#: where "claims.awardingInstitution" costs 27.
+HR2_PATH_TABLE: Final[tuple[str, ...]] = PATH_TABLE + tuple(
+    "claims." + name for name in (
+        "address", "awardDate", "awardingInstitution", "birthDate", "buildingArea", "businessScope",
+        "cardNumber", "certificateNumber", "coOwnership", "creditCode", "degreeCategory", "degreeLevel",
+        "discipline", "domicile", "entityName", "entityType", "establishedDate", "ethnicity", "father.age",
+        "father.ethnicity", "father.idNumber", "father.name", "father.nationality", "fileNumber",
+        "firstIssueDate", "holderName", "idNumber", "issueDate", "issuingAuthority", "issuingInstitution",
+        "issuingRegion", "landArea", "legalRepresentative", "licenceNumber", "location", "major",
+        "mother.age", "mother.ethnicity", "mother.idNumber", "mother.name", "mother.nationality", "name",
+        "nationality", "newborn.birthDateTime", "newborn.birthPlace", "newborn.birthRegion",
+        "newborn.gestationalWeeks", "newborn.institution", "newborn.lengthCm", "newborn.name", "newborn.sex",
+        "newborn.weightGrams", "operationCategory", "registeredCapital", "registrationAuthority",
+        "registrationDate", "rightHolder", "rightNature", "rightType", "sex", "socialSecurityNumber",
+        "spouseA.birthDate", "spouseA.idNumber", "spouseA.name", "spouseA.nationality", "spouseA.sex",
+        "spouseB.birthDate", "spouseB.idNumber", "spouseB.name", "spouseB.nationality", "spouseB.sex",
+        "termOfUse", "unitNumber", "usage", "vehicleClass",
+    )
+)
+_HR2_PATH_INDEX: Final[dict[str, int]] = {path: i for i, path in enumerate(HR2_PATH_TABLE)}
 #: GB/T 36904 identifiers: 1.2.156.3005.2.<type code>.<issuer code>.<serial>.<version>.<check>.
 _ID_ROOT: Final[str] = "1.2.156.3005.2."
 _MAX_ID_TAIL: Final[int] = 64
@@ -137,6 +205,9 @@ _B45_TEXT: Final[re.Pattern[str]] = re.compile(r"[0-9A-Z $%*+\-./:]*")
 _B45_TRANSLATE: Final[bytes] = bytes(_B45_VALUE.get(chr(i), 0) for i in range(256))
 _PREFIX_SHAPE: Final[re.Pattern[str]] = re.compile(r"[A-Z]{2,3}[0-9]{1,2}:")
 _ARRAY_LENGTH: Final[int] = 14
+_ARRAY_LENGTH_HR2: Final[int] = 14
+#: EIP-2098 compact secp256k1 signatures in HR2.
+COMPACT_SIGNATURE_BYTES: Final[int] = 64
 
 
 class PresentationDecodeError(ValueError):
@@ -159,38 +230,45 @@ def _fail(zh: str, en: str) -> PresentationDecodeError:
 
 
 def encode(presentation: Presentation) -> str:
-    """The "HR1:" text of a presentation (for a QR code or copy-and-paste).
+    """The text of a presentation in its format ("HR1:" or "HR2:"), for a QR code or copy-and-paste.
 
     Raises ValueError if the presentation breaks a format limit; it never emits a text that
-    `decode` would refuse (the result is decoded once as a self-check).
+    `decode` would refuse (the result is decoded once as a self-check). HR2 carries no roots: a
+    presentation whose fields or proofs do not lead to its roots (a forgery, or a test making
+    one) encodes to a code whose derived roots are other ones, which then fails verification.
     """
     p = presentation
     try:
         id_prefix = _id_prefix({f.path: f.value for f in p.disclosure.fields})
         flat: list[object] = []
+        index = _HR2_PATH_INDEX if p.format == 2 else _PATH_INDEX
         for f in p.disclosure.fields:
-            flat.append(_encode_path(f.path))
+            flat.append(_encode_path(f.path, index))
             flat.append(_compact_id(f.value, id_prefix) if f.path == "id" else _encode_value(f.value))
-        item = [
-            p.version,
-            flat,
-            b"".join(f.salt for f in p.disclosure.fields),
-            b"".join(p.disclosure.proof),
-            _pack_flags(p.disclosure.flags),
-            p.document_root,
-            p.batch_root,
-            b"".join(p.batch_proof),
-            p.issuer_signature,
-            p.created_at,
-            p.expires_at - p.created_at,
-            p.nonce,
-            p.purpose,
-            p.holder_signature,
-        ]
+        salts = b"".join(f.salt for f in p.disclosure.fields)
+        envelope = (p.created_at, p.expires_at - p.created_at, p.nonce, p.purpose)
+        if p.format == 2:
+            salts = _hr2_salts(p.disclosure.fields)
+            prefix = PREFIX_HR2
+            item = [p.suite, flat, salts, b"".join(p.disclosure.proof), _pack_flags(p.disclosure.flags),
+                    b"".join(p.batch_proof), compact_signature(p.issuer_signature), *envelope,
+                    p.audience, p.stamp,
+                    None if p.holder_signature is None else compact_signature(p.holder_signature)]
+        elif p.format == 1:
+            if p.stamp is not None or p.audience is not None:
+                raise ValueError("format HR1 carries neither a stamp nor an audience")
+            prefix = PREFIX
+            item = [p.version, flat, salts, b"".join(p.disclosure.proof), _pack_flags(p.disclosure.flags),
+                    p.document_root, p.batch_root, b"".join(p.batch_proof), p.issuer_signature, *envelope,
+                    p.holder_signature]
+        else:
+            raise ValueError(f"unknown presentation format {p.format!r}")
         raw = cbor2.dumps(item, canonical=True)
     except (TypeError, ValueError, AttributeError, cbor2.CBOREncodeError) as exc:
         raise ValueError(f"cannot encode this presentation: {exc}") from exc
-    text = PREFIX + _b45encode(zlib.compress(raw, 9))
+    # HR2 sends the CBOR bytes as they are: hashes, salts and signatures do not compress, and zlib's
+    # framing made every HR2 code 11 bytes (16 QR characters) longer, never shorter.
+    text = prefix + _b45encode(raw if p.format == 2 else zlib.compress(raw, 9))
     try:
         decode(text)
     except PresentationDecodeError as exc:
@@ -198,8 +276,45 @@ def encode(presentation: Presentation) -> str:
     return text
 
 
-def _encode_path(path: str) -> int | str:
-    index = _PATH_INDEX.get(path)
+#: A salt of an always-disclosed field in HR2's short form: one tweak byte, then 15 zero bytes.
+_SHORT_SALT_TAIL: Final[bytes] = bytes(SALT_BYTES - 1)
+
+
+def _short_salted(field: SaltedField) -> bool:
+    return field.path in ALWAYS_DISCLOSED and len(field.salt) == SALT_BYTES and field.salt[1:] == _SHORT_SALT_TAIL
+
+
+def _hr2_salts(fields: Sequence[SaltedField]) -> bytes:
+    """HR2's salt string: when every always-disclosed field has a short salt (a tweak byte then 15
+    zero bytes, as issuers.sealing makes them), those fields send only the tweak; otherwise (a
+    certificate sealed before) every field sends its 16 bytes, as in HR1."""
+    always = [f for f in fields if f.path in ALWAYS_DISCLOSED]
+    if always and all(_short_salted(f) for f in always):
+        return b"".join(f.salt[:1] if f.path in ALWAYS_DISCLOSED else f.salt for f in fields)
+    return b"".join(f.salt for f in fields)
+
+
+def compact_signature(signature: bytes) -> bytes:
+    """EIP-2098: the 64-byte form r || (yParity << 255 | s) of a canonical 65-byte r || s || v.
+
+    ValueError for a signature that has no compact form (wrong length, v not 27/28, high s).
+    """
+    if type(signature) is not bytes or len(signature) != 65 or signature[64] not in (27, 28):
+        raise ValueError("a signature must be 65 bytes r || s || v with v 27 or 28")
+    if signature[32] & 0x80:
+        raise ValueError("a signature with a high s has no compact form (it is not canonical)")
+    top = signature[32] | (0x80 if signature[64] == 28 else 0)
+    return signature[:32] + bytes((top,)) + signature[33:64]
+
+
+def expand_signature(compact: bytes) -> bytes:
+    """The 65-byte r || s || v (v 27/28) of an EIP-2098 compact signature (each has exactly one)."""
+    parity = compact[32] >> 7
+    return compact[:32] + bytes((compact[32] & 0x7F,)) + compact[33:64] + bytes((27 + parity,))
+
+
+def _encode_path(path: str, table: dict[str, int]) -> int | str:
+    index = table.get(path)
     return path if index is None else index
 
 
@@ -259,7 +374,7 @@ def _b45encode(data: bytes) -> str:
 
 
 def decode(text: str) -> Presentation:
-    """Parse an "HR1:" text into a Presentation, refusing anything not exactly well-formed.
+    """Parse an "HR2:" or "HR1:" text into a Presentation, refusing anything not exactly well-formed.
 
     Shape only: proofs and signatures are checked by the engine. Raises PresentationDecodeError
     (and nothing else) with a bilingual message.
@@ -271,16 +386,21 @@ def decode(text: str) -> Presentation:
             f"内容过长（{len(text)} 字符，上限 {MAX_TEXT_CHARS}）",
             f"too long: {len(text)} characters, limit {MAX_TEXT_CHARS}",
         )
-    if not text.startswith(PREFIX):
+    if text.startswith(PREFIX_HR2):
+        from_item = _from_item_hr2
+    elif text.startswith(PREFIX):
+        from_item = _from_item
+    else:
         head = text[:4]
         if _PREFIX_SHAPE.match(text[:6]):
             found = text[: text.index(":") + 1]
-            raise _fail(f"未知版本前缀 {found!r}", f"unknown version prefix {found!r}, expected {PREFIX!r}")
-        raise _fail("不是互认出示码（缺少 HR1: 前缀）", f"not a Huren presentation code: starts with {head!r}")
-    compressed = _b45decode(text[len(PREFIX) :])
-    raw = _inflate(compressed)
+            raise _fail(f"未知版本前缀 {found!r}",
+                        f"unknown version prefix {found!r}, expected {PREFIX_HR2!r} or {PREFIX!r}")
+        raise _fail("不是互认出示码（缺少 HR2: 或 HR1: 前缀）", f"not a Huren presentation code: starts with {head!r}")
+    body = _b45decode(text[len(PREFIX) :])
+    raw = body if from_item is _from_item_hr2 else _inflate(body)
     item = _cbor_load(raw)
-    presentation = _from_item(item)
+    presentation = from_item(item)
     # Canonical form: re-encoding what was read must give the very same bytes. This refuses
     # duplicate map keys, unsorted keys, over-long integer or float forms, indefinite
     # lengths and any tag, so each presentation content has one CBOR encoding.
@@ -428,25 +548,7 @@ def _from_item(item: object) -> Presentation:
     batch_root = _bytes(batch_root, 32, "批次根哈希", "batch root")
     batch_proof = _hashes(raw_batch_proof, MAX_BATCH_PROOF_HASHES, "批次证明", "batch proof")
     issuer_sig = _bytes(issuer_sig, SIGNATURE_BYTES, "发证签名", "issuer signature")
-    if not _is_uint(created_at) or created_at >= 2**63:
-        raise _fail("制作时间无效", f"created_at must be an unsigned integer, got {_kind(created_at)}")
-    if not _is_uint(ttl) or not 1 <= ttl <= MAX_TTL_S:
-        raise _fail("有效时长无效", f"ttl must be an integer in [1, {MAX_TTL_S}], got {ttl!r:.40}")
-    if type(nonce) is not bytes or not NONCE_MIN_BYTES <= len(nonce) <= NONCE_MAX_BYTES:
-        raise _fail(
-            f"随机数长度应为 {NONCE_MIN_BYTES}–{NONCE_MAX_BYTES} 字节",
-            f"nonce must be {NONCE_MIN_BYTES}..{NONCE_MAX_BYTES} bytes, got {_kind(nonce)}"
-            + (f" of {len(nonce)}" if type(nonce) is bytes else ""),
-        )
-    if type(purpose) is not str:
-        raise _fail("事由必须是文本", f"purpose must be text, got {_kind(purpose)}")
-    if len(purpose) > PURPOSE_MAX_CHARS:
-        raise _fail(
-            f"事由过长（{len(purpose)} 字，上限 {PURPOSE_MAX_CHARS}）",
-            f"purpose has {len(purpose)} characters, limit {PURPOSE_MAX_CHARS}",
-        )
-    if unsafe_text(purpose):
-        raise _fail("事由含控制字符", "purpose contains control characters")
+    created_at, ttl, nonce, purpose = _envelope(created_at, ttl, nonce, purpose)
     if holder_sig is not None:
         holder_sig = _bytes(holder_sig, SIGNATURE_BYTES, "持证人签名", "holder signature")
     return Presentation(
@@ -464,7 +566,101 @@ def _from_item(item: object) -> Presentation:
     )
 
 
-def _fields(raw: object, raw_salts: object) -> list[SaltedField]:
+def _envelope(created_at: object, ttl: object, nonce: object, purpose: object) -> tuple[int, int, bytes, str]:
+    """制作时间, 有效时长, 随机数, 事由: the same rules in HR1 and HR2."""
+    if not _is_uint(created_at) or created_at >= 2**63:  # type: ignore[operator]
+        raise _fail("制作时间无效", f"created_at must be an unsigned integer, got {_kind(created_at)}")
+    if not _is_uint(ttl) or not 1 <= ttl <= MAX_TTL_S:  # type: ignore[operator]
+        raise _fail("有效时长无效", f"ttl must be an integer in [1, {MAX_TTL_S}], got {ttl!r:.40}")
+    if type(nonce) is not bytes or not NONCE_MIN_BYTES <= len(nonce) <= NONCE_MAX_BYTES:
+        raise _fail(
+            f"随机数长度应为 {NONCE_MIN_BYTES}–{NONCE_MAX_BYTES} 字节",
+            f"nonce must be {NONCE_MIN_BYTES}..{NONCE_MAX_BYTES} bytes, got {_kind(nonce)}"
+            + (f" of {len(nonce)}" if type(nonce) is bytes else ""),
+        )
+    if type(purpose) is not str:
+        raise _fail("事由必须是文本", f"purpose must be text, got {_kind(purpose)}")
+    if len(purpose) > PURPOSE_MAX_CHARS:
+        raise _fail(
+            f"事由过长（{len(purpose)} 字，上限 {PURPOSE_MAX_CHARS}）",
+            f"purpose has {len(purpose)} characters, limit {PURPOSE_MAX_CHARS}",
+        )
+    if unsafe_text(purpose):
+        raise _fail("事由含控制字符", "purpose contains control characters")
+    return created_at, ttl, nonce, purpose  # type: ignore[return-value]
+
+
+#: Crypto suites a code may name; only suite 1 is read by this version.
+SUITE_INTERNATIONAL: Final[int] = 1
+SUITE_GUOMI: Final[int] = 2
+
+
+def _from_item_hr2(item: object) -> Presentation:
+    """HR2: as HR1, but the suite first, no document or batch root (both derived), 64-byte signatures,
+    audience and stamp."""
+    if type(item) is not list:
+        raise _fail("顶层结构必须是数组", f"the top-level item must be an array, got {_kind(item)}")
+    if len(item) != _ARRAY_LENGTH_HR2:
+        raise _fail(
+            f"顶层数组应有 {_ARRAY_LENGTH_HR2} 项，实为 {len(item)}",
+            f"the top-level array must have {_ARRAY_LENGTH_HR2} items, got {len(item)}",
+        )
+    (suite, raw_fields, raw_salts, raw_proof, raw_flags, raw_batch_proof, issuer_sig,
+     created_at, ttl, nonce, purpose, audience, stamp, holder_sig) = item  # fmt: skip
+    if type(suite) is not int or suite != SUITE_INTERNATIONAL:
+        if type(suite) is int and suite == SUITE_GUOMI:
+            raise _fail("国密套件（2）的出示码本节点尚不能核验", "crypto suite 2 (SM2/SM3) is not supported yet")
+        raise _fail(f"未知的密码套件 {suite!r:.20}", f"unknown crypto suite {suite!r:.20}")
+    fields = _fields(raw_fields, raw_salts, HR2_PATH_TABLE, _HR2_PATH_INDEX, short_allowed=True)
+    proof = _hashes(raw_proof, MAX_MULTIPROOF_HASHES, "字段证明", "multiproof")
+    flags = _flags(raw_flags, len(fields) + len(proof) - 1)
+    doc_root = _derived_document_root(fields, proof, flags)
+    batch_proof = _hashes(raw_batch_proof, MAX_BATCH_PROOF_HASHES, "批次证明", "batch proof")
+    issuer_sig = expand_signature(_bytes(issuer_sig, COMPACT_SIGNATURE_BYTES, "发证签名", "issuer signature"))
+    created_at, ttl, nonce, purpose = _envelope(created_at, ttl, nonce, purpose)
+    if audience is not None and (type(audience) is not int or not 100000 <= audience <= 999999):
+        raise _fail("指定使用地区代码无效", f"audience must be a six-digit region code or null, got {audience!r:.20}")
+    if stamp is not None:
+        stamp = _bytes(stamp, STAMP_BYTES, "加注签章", "stamp")
+    if holder_sig is not None:
+        holder_sig = expand_signature(_bytes(holder_sig, COMPACT_SIGNATURE_BYTES, "持证人签名", "holder signature"))
+    return Presentation(
+        version=PRESENTATION_VERSION,
+        disclosure=Disclosure(fields=fields, proof=proof, flags=flags),
+        document_root=doc_root,
+        batch_root=process_proof(doc_root, batch_proof),
+        batch_proof=batch_proof,
+        issuer_signature=issuer_sig,
+        created_at=created_at,
+        expires_at=created_at + ttl,
+        nonce=nonce,
+        purpose=purpose,
+        holder_signature=holder_sig,
+        format=2,
+        suite=suite,
+        audience=audience,
+        stamp=stamp,
+    )
+
+
+def _derived_document_root(fields: list[SaltedField], proof: list[bytes], flags: list[bool]) -> bytes:
+    """HR2 sends no document root: it is where the disclosed fields' multiproof leads.
+
+    A changed field then leads to another root, which neither the issuer's signature, the stamp
+    nor a holder signature covers: the engine answers TAMPERED at whichever it checks first.
+    """
+    try:
+        leaves = [field_leaf(f.salt, f.path, f.value) for f in fields]
+    except (ValueError, TypeError):
+        raise _fail("出示的字段无法计算摘要", "a disclosed field cannot be hashed (RFC 8785)") from None
+    try:
+        return process_multiproof(leaves, proof, flags)
+    except ValueError as exc:
+        raise _fail("字段证明的结构与字段数不符", f"inconsistent multiproof: {exc}") from None
+
+
+def _fields(raw: object, raw_salts: object, table: tuple[str, ...] = PATH_TABLE,
+            index: dict[str, int] = _PATH_INDEX, short_allowed: bool = False) -> list[SaltedField]:
     if type(raw) is not list:
         raise _fail("字段列表必须是数组", f"fields must be an array, got {_kind(raw)}")
     if len(raw) % 2:
@@ -477,26 +673,56 @@ def _fields(raw: object, raw_salts: object) -> list[SaltedField]:
         )
     if type(raw_salts) is not bytes:
         raise _fail("盐值必须是字节串", f"salts must be a byte string, got {_kind(raw_salts)}")
-    if len(raw_salts) != count * SALT_BYTES:
-        raise _fail(
-            f"盐值长度应为 {count} × {SALT_BYTES} 字节",
-            f"salts must be {count} x {SALT_BYTES} = {count * SALT_BYTES} bytes, got {len(raw_salts)}",
-        )
-    fields: list[SaltedField] = []
+    paths: list[str] = []
     seen: set[str] = set()
     for n in range(count):
-        path = _path(raw[2 * n], n + 1)
+        path = _path(raw[2 * n], n + 1, table, index)
         if path in seen:
             raise _fail(f"字段 {path!r} 重复出现", f"duplicate field {path!r}")
         seen.add(path)
+        paths.append(path)
+    salts = _split_salts(raw_salts, paths, short_allowed)
+    fields: list[SaltedField] = []
+    for n, path in enumerate(paths):
         raw_value = raw[2 * n + 1]
         if path == "id":
             value = raw_value if type(raw_value) is bytes else _value(raw_value, 0, path, compact_address=False)
         else:
             value = _value(raw_value, 0, path)
-        salt = raw_salts[n * SALT_BYTES : (n + 1) * SALT_BYTES]
-        fields.append(SaltedField(path=path, value=value, salt=salt))
+        fields.append(SaltedField(path=path, value=value, salt=salts[n]))
     return _expand_id(fields)
+
+
+def _split_salts(raw_salts: bytes, paths: list[str], short_allowed: bool) -> list[bytes]:
+    """Each field's 16-byte salt. In HR2 the always-disclosed fields may send a tweak byte only
+    (salt = tweak || 15 zero bytes); which form was sent follows from the length, and the long form
+    is refused when the short one was possible (one encoding per presentation)."""
+    count = len(paths)
+    always = sum(1 for p in paths if p in ALWAYS_DISCLOSED)
+    full = count * SALT_BYTES
+    short = full - always * (SALT_BYTES - 1)
+    if short_allowed and always and len(raw_salts) == short:
+        out, at = [], 0
+        for p in paths:
+            if p in ALWAYS_DISCLOSED:
+                out.append(raw_salts[at : at + 1] + _SHORT_SALT_TAIL)
+                at += 1
+            else:
+                out.append(raw_salts[at : at + SALT_BYTES])
+                at += SALT_BYTES
+        return out
+    if len(raw_salts) != full:
+        expected = f"{full}" + (f" or {short}" if short_allowed and always else "")
+        raise _fail(
+            f"盐值长度应为 {expected} 字节，实为 {len(raw_salts)}",
+            f"salts must be {expected} bytes for these {count} fields, got {len(raw_salts)}",
+        )
+    out = [raw_salts[n * SALT_BYTES : (n + 1) * SALT_BYTES] for n in range(count)]
+    if short_allowed and always and all(
+            s[1:] == _SHORT_SALT_TAIL for p, s in zip(paths, out, strict=True) if p in ALWAYS_DISCLOSED):
+        raise _fail("盐值应以简短形式表示（非规范编码）",
+                    "the always-disclosed fields' salts must travel in their short form (non-canonical)")
+    return out
 
 
 def _expand_id(fields: list[SaltedField]) -> list[SaltedField]:
@@ -522,17 +748,18 @@ def _expand_id(fields: list[SaltedField]) -> list[SaltedField]:
     return fields
 
 
-def _path(raw: object, n: int) -> str:
+def _path(raw: object, n: int, table: tuple[str, ...], index: dict[str, int]) -> str:
     if type(raw) is int:
-        if not 0 <= raw < len(PATH_TABLE):
+        if not 0 <= raw < len(table):
+            name = "HR2" if table is HR2_PATH_TABLE else "HR1"
             raise _fail(
                 f"第 {n} 个字段的路径编号 {raw} 未定义",
-                f"field {n}: path index {raw} is not in the HR1 table",
+                f"field {n}: path index {raw} is not in the {name} table",
             )
-        return PATH_TABLE[raw]
+        return table[raw]
     if type(raw) is not str:
         raise _fail(f"第 {n} 个字段的路径无效", f"field {n}: path must be a table index or text, got {_kind(raw)}")
-    if raw in _PATH_INDEX:
+    if raw in index:
         raise _fail(
             f"字段路径 {raw!r} 应使用编号表示（非规范编码）",
             f"field path {raw!r} must be sent as its table index (non-canonical)",
@@ -676,3 +903,29 @@ def parse_reference(text: str, base_url: str | None = None) -> str:
         if (scheme, netloc, prefix) != (want_scheme, want_netloc, want_path.rstrip("/")):
             raise _fail("引用码不属于本系统", f"reference points at {scheme}://{netloc}{prefix}, not at {base_url}")
     return token
+
+
+#: The region reference form: "HRR1:" + 6-digit region code + ":" + token (33 characters).
+REGION_REFERENCE_PREFIX: Final[str] = "HRR1:"
+_REGION_REFERENCE: Final[re.Pattern[str]] = re.compile(r"HRR1:([1-9][0-9]{5}):([A-Za-z0-9_-]{22})")
+
+
+def make_region_reference(region: int, token: str) -> str:
+    """``HRR1:<region>:<token>``: the token held by `region`'s node. ValueError for a bad region or token."""
+    if type(region) is not int or not 100000 <= region <= 999999:
+        raise ValueError(f"a region code has 6 digits, not {region!r}")
+    try:
+        _check_token(token)
+    except PresentationDecodeError as exc:
+        raise ValueError(exc.en) from None
+    return f"{REGION_REFERENCE_PREFIX}{region}:{token}"
+
+
+def parse_region_reference(text: str) -> tuple[int, str]:
+    """(region, token) of a ``HRR1:`` reference; PresentationDecodeError for anything else."""
+    if not isinstance(text, str) or len(text) > _MAX_REFERENCE_CHARS:
+        raise _fail("引用码格式错误", "a reference must be at most 512 characters")
+    match = _REGION_REFERENCE.fullmatch(text)
+    if match is None:
+        raise _fail("引用码格式错误，应为 HRR1:<地区代码>:<令牌>", "a region reference is HRR1:<region>:<token>")
+    return int(match.group(1)), _check_token(match.group(2))

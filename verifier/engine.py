@@ -16,22 +16,30 @@ fundamental one and everything after it would rest on facts already shown wrong:
  4. batch_proof          TAMPERED               document root <-> batch root
  5. issuer_signature     TAMPERED               EIP-712 signature over the document root
  6. holder_binding       HOLDER_BINDING_FAILED  (see presentation.py for the rule)
+ 7. stamp                PRESENTATION_EXPIRED   the window and 事由 are covered by a 加注 stamp or
+                                                by the bound holder's signature (an HR1 code has
+                                                no stamp; `accept_hr1` False refuses HR1 here)
     -- chain facts from here on; ChainUnavailable anywhere -> UNAVAILABLE --
- 7. status_freshness     UNAVAILABLE            offline snapshot older than policy allows
- 8. anchor               NOT_ANCHORED
- 9. issuer_identity      TAMPERED               disclosed creditCode is the anchoring issuer
-10. certificate_type     TAMPERED               disclosed type is the anchored type
-11. finality             PENDING_FINALITY
-12. issuer_registered    UNKNOWN_ISSUER
-13. signing_key          TAMPERED if the signer is no registered key at all (swapped/forged
+ 8. status_freshness     UNAVAILABLE            facts older than the policy bound (chain clock)
+ 9. stamp_signature      TAMPERED               only for stamped codes: made by a stamping key the
+                                                registry lists for the issuing region's node at
+                                                created_at, over exactly this envelope (in HR2
+                                                this also covers the derived batch root); then
+                                                PRESENTATION_EXPIRED if it names another audience
+10. anchor               NOT_ANCHORED
+11. issuer_identity      TAMPERED               disclosed creditCode is the anchoring issuer
+12. certificate_type     TAMPERED               disclosed type is the anchored type
+13. finality             PENDING_FINALITY
+14. issuer_registered    UNKNOWN_ISSUER
+15. signing_key          TAMPERED if the signer is no registered key at all (swapped/forged
                         signature); ISSUER_NOT_AUTHORISED if it is another issuer's key or
                         was not valid at anchor time
-14. anchoring_key        ISSUER_NOT_AUTHORISED  same for the key that sent the anchor tx
-15. issuer_region        ISSUER_NOT_AUTHORISED  disclosed region is the registered region
-16. issuer_standing      ISSUER_REVOKED         issuer revoked at or before the anchor time
-17. certificate_status   REVOKED, then SUSPENDED
-18. validity_period      EXPIRED / NOT_YET_VALID (calendar days in China time, UTC+8)
-19. recognition          NOT_RECOGNISED         own region, or a rule in force now
+16. anchoring_key        ISSUER_NOT_AUTHORISED  same for the key that sent the anchor tx
+17. issuer_region        ISSUER_NOT_AUTHORISED  disclosed region is the registered region
+18. issuer_standing      ISSUER_REVOKED         issuer revoked at or before the anchor time
+19. certificate_status   REVOKED, then SUSPENDED
+20. validity_period      EXPIRED / NOT_YET_VALID (calendar days in China time, UTC+8)
+21. recognition          NOT_RECOGNISED         own region, or a rule in force now
 
 Consequences, stated because they are decisions:
 
@@ -41,14 +49,23 @@ Consequences, stated because they are decisions:
 * An expired or stale presentation is refused *before* any cryptography or chain query:
   a screenshot is answered "ask for a fresh code" and learns nothing about the certificate.
 * Integrity runs before holder binding (the brief listed binding first): `holder.address` is
-  a disclosed field, so it is only meaningful once proven part of the signed document. A
-  forged address therefore reads TAMPERED, and HOLDER_BINDING_FAILED means "a genuine
-  certificate, but the presenter is not its bound holder". No chain query is made for either.
-* Pure checks (1-6) need no chain: a tampered code is called TAMPERED even when the chain is
-  down. Once chain facts are needed, ChainUnavailable from the view (or a snapshot older than
-  `max_snapshot_age_s`) gives UNAVAILABLE with the reason and the checks run so far; it is
-  never turned into an "invalid" verdict, and a partial answer is never given as a verdict.
-* The anchor-vs-document comparisons (9, 10) come before finality: a mismatch is a forgery
+  a disclosed field, so it is only meaningful once proven part of the signed document. In HR1 a
+  forged address therefore reads TAMPERED (disclosure_proof). HR2 carries no roots, so a forged
+  field leads to other roots that no signature covers: with a holder signature the first to
+  notice is holder_binding (HOLDER_BINDING_FAILED), otherwise the stamp (TAMPERED).
+* The stamp is judged before the anchor: a re-timed, re-purposed or spliced code reads TAMPERED
+  (or PRESENTATION_EXPIRED when nothing covers its window at all), never NOT_ANCHORED; in HR2
+  the batch root is derived from the batch proof, so a changed batch proof is caught here too.
+* Pure checks (1-7) need no chain: an HR1 code whose fields or proofs were changed is called
+  TAMPERED even when the chain is down; a changed HR2 code is caught by a signature over its
+  derived roots — the holder's (pure) or the stamp, whose keys are chain facts, so with the
+  chain down it reads UNAVAILABLE, never VALID. Once chain facts are needed, ChainUnavailable
+  from the view, or facts older than
+  `max_facts_age_s` (now minus the timestamp of the newest block they come from, the same rule
+  for the index, the RPC view and a snapshot: common/freshness.py), gives UNAVAILABLE with the
+  reason and the checks run so far; it is never turned into an "invalid" verdict, and a
+  partial answer is never given as a verdict.
+* The anchor-vs-document comparisons (11, 12) come before finality: a mismatch is a forgery
   signal whatever the confirmations; a matching but young anchor is PENDING_FINALITY.
 * Only the revocation point of an issuer voids certificates (those anchored at or after it);
   an issuer's suspension stops new anchors (the contract's job) and leaves earlier ones valid.
@@ -81,6 +98,7 @@ from common.facts import (
     IssuerStatus,
     RecognitionRule,
 )
+from common.freshness import facts_age_s
 from verifier import checks as c
 from verifier.checks import CheckResult, Core
 from verifier.codec import PresentationDecodeError, decode
@@ -104,19 +122,45 @@ class VerifierPolicy:
     clock_skew_s: int = 60
     #: A presentation older than this is refused even if its own expiry is later.
     max_presentation_age_s: int = 600
-    #: Offline mode: snapshot status facts older than this give UNAVAILABLE. Six hours: an
-    #: hourly published snapshot survives a few missed publications; revocations stay timely.
-    max_snapshot_age_s: int = 6 * 3600
-    #: Refuse presentations that are not signed by a bound holder key.
+    #: Status facts whose newest block is older than this (seconds, on the chain's clock) give
+    #: UNAVAILABLE — one bound for the index, the RPC view and an offline snapshot alike. It
+    #: is how late a revocation may reach this verifier; it must exceed the chain's block
+    #: period. An offline deployment that answers from hourly snapshots sets it accordingly,
+    #: knowing it accepts revocations that late.
+    max_facts_age_s: int = 30
+    #: Refuse presentations that are not signed by a bound holder key: every certificate ...
     require_holder_binding: bool = False
+    #: ... or only certificates of these type codes (证照类型代码) ...
+    holder_binding_types: frozenset[str] = frozenset()
+    #: ... or only certificates issued in these regions (the disclosed issuer.region).
+    holder_binding_regions: frozenset[int] = frozenset()
+    #: Read legacy "HR1:" codes (they carry no stamp: only a holder-signed one can be VALID).
+    accept_hr1: bool = True
 
     def __post_init__(self) -> None:
         if type(self.region) is not int or not 100000 <= self.region <= 999999:
             raise ValueError(f"region must be a six-digit GB/T 2260 code, got {self.region!r}")
-        for name in ("confirmations", "clock_skew_s", "max_presentation_age_s", "max_snapshot_age_s"):
+        for name in ("confirmations", "clock_skew_s", "max_presentation_age_s", "max_facts_age_s"):
             value = getattr(self, name)
             if type(value) is not int or value < 0:
                 raise ValueError(f"{name} must be a non-negative int, got {value!r}")
+        if not isinstance(self.holder_binding_types, frozenset) or not all(
+                type(t) is str for t in self.holder_binding_types):
+            raise ValueError("holder_binding_types must be a frozenset of type codes")
+        if not isinstance(self.holder_binding_regions, frozenset) or not all(
+                type(r) is int and 100000 <= r <= 999999 for r in self.holder_binding_regions):
+            raise ValueError("holder_binding_regions must be a frozenset of six-digit region codes")
+
+    def binding_required(self, type_code: str, issuer_region: int) -> str | None:
+        """Why this policy requires a holder-bound code for a certificate of this type and issuing
+        region (words for the check's detail), or None when it does not."""
+        if self.require_holder_binding:
+            return "所有证照"
+        if type_code in self.holder_binding_types:
+            return "该类证照"
+        if issuer_region in self.holder_binding_regions:
+            return f"地区 {issuer_region} 签发的证照"
+        return None
 
 
 @dataclass(frozen=True)
@@ -168,7 +212,7 @@ class VerificationResult:
     @property
     def facts_age_s(self) -> int | None:
         """How old the status facts were at verification time (seconds), if chain facts were used."""
-        return None if self.freshness is None else max(0, self.verified_at - self.freshness.as_of)
+        return None if self.freshness is None else int(facts_age_s(self.verified_at, self.freshness.head_time))
 
     def to_dict(self) -> dict[str, object]:
         """JSON-friendly form (bytes as 0x-hex) for the API and the verification log."""
@@ -202,9 +246,9 @@ class VerificationResult:
             else {
                 "height": freshness.height,
                 "head_time": freshness.head_time,
-                "as_of": freshness.as_of,
                 "source": freshness.source,
                 "age_s": self.facts_age_s,
+                "note": freshness.note or None,
             },
             "holder_bound": self.holder_bound,
             "purpose": self.purpose,
@@ -303,15 +347,22 @@ def _pipeline(run: _Run, view: ChainView, policy: VerifierPolicy) -> None:
     signature, signer = c.check_issuer_signature(p, policy.domain, disclosed_signer)
     if not run.passes(signature) or signer is None:
         return
-    binding, run.holder_bound = c.check_holder_binding(p, policy.domain, leaves, policy.require_holder_binding)
+    required = policy.binding_required(core.type_code, core.region)
+    binding, run.holder_bound = c.check_holder_binding(p, policy.domain, leaves, required is not None, required or "")
     if not run.passes(binding):
+        return
+    if not run.passes(c.check_stamp_present(p, run.holder_bound, policy.accept_hr1)):
         return
 
     # Chain facts from here on. The view may raise ChainUnavailable at any call.
     run.freshness = view.freshness()
-    if not run.passes(c.check_snapshot_age(run.freshness, run.now, policy.max_snapshot_age_s)):
+    if not run.passes(c.check_freshness(run.freshness, run.now, policy.max_facts_age_s)):
         run.reason = run.checks[-1].detail
         return
+    if p.stamp is not None:
+        keys = view.stamp_keys(core.region, p.created_at)
+        if not run.passes(c.check_stamp_key(p, policy.domain, leaves, core.region, keys, policy.region)):
+            return
     anchor = view.anchor(p.batch_root)
     if not run.passes(c.check_anchor(anchor, p.batch_root)) or anchor is None:
         return
@@ -363,7 +414,7 @@ def _rule_applies(rule: object, verifier_region: int, type_code: str, issuer_reg
 
 
 def verify_text(text: str, view: ChainView, policy: VerifierPolicy, now: int) -> VerificationResult:
-    """Decode an "HR1:" text and verify it; a text that does not decode is MALFORMED with the reason."""
+    """Decode an "HR2:" (or legacy "HR1:") text and verify it; one that does not decode is MALFORMED."""
     try:
         presentation = decode(text)
     except PresentationDecodeError as exc:

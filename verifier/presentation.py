@@ -23,6 +23,10 @@ so a wallet that speaks `eth_signTypedData_v4` can make it and show what is bein
         bytes32[] multiproof,bool[] proofFlags,bytes32 batchRoot,bytes32[] batchProof,
         bytes issuerSignature,uint64 createdAt,uint64 expiresAt,bytes nonce,string purpose)
 
+in HR1; in HR2 `HolderPresentation2`, the same with `uint8 suite` in place of the version and a
+final `uint32 audience` (0 = any region), so the holder's signature also pins the region a code
+is for: stripping a bound code's stamp and audience breaks the holder's signature.
+
 `disclosedLeaves` are the disclosed fields' leaf hashes (each commits to salt, path and
 value) in presentation order. Every part of the presentation except the holder signature
 itself is covered, so neither expiry, purpose, nonce nor any proof can be changed without
@@ -35,12 +39,12 @@ against anything and is refused, not ignored. A presentation that hides `holder.
 is unbound: anyone holding it may present it until it expires. A verifier that insists on
 binding sets `VerifierPolicy.require_holder_binding`.
 
-What the expiry is worth: the issuer signs the document root only, so in an *unbound*
-presentation `created_at`, `expires_at`, `nonce` and `purpose` are not authenticated by
-anyone. Anyone who has the code and this (open) format can re-encode it with fresh times.
-The expiry then only makes forwarded screenshots go stale for ordinary users; it is a
-security property only for holder-bound presentations, where the holder's signature covers
-these fields. Deployments that need it enforced set `require_holder_binding`.
+What the expiry is worth: the issuer signs the document root only, so `created_at`,
+`expires_at`, `nonce` and `purpose` need another signature. The issuing region's node stamps
+them when its wallet makes the code (the 加注 stamp, common/stamp.py, format HR2), or the bound
+holder signs them. A code covered by neither (every unbound HR1 code) is never VALID: the
+engine's `stamp` check answers PRESENTATION_EXPIRED ("请持证人刷新出示码"). So re-timing,
+re-purposing or re-nonceing a code breaks a signature, and the expiry is a security property.
 """
 
 from __future__ import annotations
@@ -56,12 +60,14 @@ from sha3 import keccak_256
 
 from common.document import ALWAYS_DISCLOSED, Disclosure, SaltedField, disclose, document_root, field_leaf
 from common.eip712 import Domain, to_checksum_address
+from common.stamp import Stamped, StampSigner
 from verifier._ecdsa import address_of, recover_digest_raw, sign_digest
 
 __all__ = [
     "DEFAULT_NONCE_BYTES",
     "DEFAULT_TTL_S",
     "HOLDER_ADDRESS_PATH",
+    "HOLDER_PRESENTATION2_TYPE",
     "HOLDER_PRESENTATION_TYPE",
     "HOLDER_PRESENTATION_TYPEHASH",
     "MAX_TTL_S",
@@ -75,6 +81,7 @@ __all__ = [
     "make_presentation",
     "recover_holder",
     "recover_holder_raw",
+    "stamped_envelope",
     "unsafe_text",
 ]
 
@@ -100,6 +107,14 @@ HOLDER_PRESENTATION_TYPE: Final[str] = (
     "bytes issuerSignature,uint64 createdAt,uint64 expiresAt,bytes nonce,string purpose)"
 )
 HOLDER_PRESENTATION_TYPEHASH: Final[bytes] = keccak_256(HOLDER_PRESENTATION_TYPE.encode()).digest()
+#: Format HR2's holder signature also covers the suite and the audience (0 = any region): otherwise a
+#: bound code made for one region could be stripped of its stamp and audience and shown anywhere.
+HOLDER_PRESENTATION2_TYPE: Final[str] = (
+    "HolderPresentation2(uint8 suite,bytes32 documentRoot,bytes32[] disclosedLeaves,"
+    "bytes32[] multiproof,bool[] proofFlags,bytes32 batchRoot,bytes32[] batchProof,"
+    "bytes issuerSignature,uint64 createdAt,uint64 expiresAt,bytes nonce,string purpose,uint32 audience)"
+)
+HOLDER_PRESENTATION2_TYPEHASH: Final[bytes] = keccak_256(HOLDER_PRESENTATION2_TYPE.encode()).digest()
 
 #: Bidirectional formatting characters: they can make displayed text read differently from
 #: what it is (e.g. reversing part of the 事由 on the clerk's screen).
@@ -130,6 +145,14 @@ class Presentation:
     nonce: bytes
     purpose: str
     holder_signature: bytes | None = None
+    #: Wire format it came in or goes out as: 1 = "HR1:" (legacy, no stamp), 2 = "HR2:".
+    format: int = 1
+    #: Crypto suite (DESIGN.md): 1 = keccak-256 / secp256k1; 2 (国密) is reserved, not yet read.
+    suite: int = 1
+    #: The one region this code is for (stamped), or None: any region.
+    audience: int | None = None
+    #: The issuing region's node's 加注 stamp over the envelope (common/stamp.py), or None.
+    stamp: bytes | None = None
 
     @property
     def fields(self) -> list[SaltedField]:
@@ -174,10 +197,15 @@ def holder_signing_digest(domain: Domain, presentation: Presentation, leaves: Se
         if type(item) is not bytes or len(item) != 32:
             raise ValueError(f"the {what} must be 32 bytes")
     kk = keccak_256
+    hr2 = p.format == 2
+    if hr2 and (type(p.suite) is not int or not 0 <= p.suite < 256):
+        raise ValueError(f"the crypto suite must be a uint8, got {p.suite!r}")
+    if hr2 and p.audience is not None and (type(p.audience) is not int or not 0 < p.audience < 2**32):
+        raise ValueError(f"the audience must be a region code, got {p.audience!r}")
     struct = b"".join(
         (
-            HOLDER_PRESENTATION_TYPEHASH,
-            p.version.to_bytes(32, "big"),
+            HOLDER_PRESENTATION2_TYPEHASH if hr2 else HOLDER_PRESENTATION_TYPEHASH,
+            (p.suite if hr2 else p.version).to_bytes(32, "big"),
             p.document_root,
             kk(b"".join(leaves)).digest(),
             kk(b"".join(p.disclosure.proof)).digest(),
@@ -189,6 +217,7 @@ def holder_signing_digest(domain: Domain, presentation: Presentation, leaves: Se
             _u64(p.expires_at),
             kk(p.nonce).digest(),
             kk(p.purpose.encode("utf-8")).digest(),
+            (p.audience or 0).to_bytes(32, "big") if hr2 else b"",
         )
     )
     return kk(b"\x19\x01" + domain.separator + kk(struct).digest()).digest()
@@ -226,18 +255,31 @@ def make_presentation(
     now: int | None = None,
     ttl_s: int = DEFAULT_TTL_S,
     nonce: bytes | None = None,
+    stamp_signer: StampSigner | None = None,
+    audience: int | None = None,
+    format: int = 2,
 ) -> Presentation:
-    """Build (and, with `holder_key`, sign) a presentation from the holder's full salted document.
+    """Build (and, with `holder_key`, sign; with `stamp_signer`, stamp) a presentation.
 
     `fields` is the complete salted document the holder received from the issuer;
     `disclose_paths` the fields the holder chooses to show. ALWAYS_DISCLOSED fields are added
     (a verifier refuses a presentation without them). With `holder_key`, `holder.address` is
     disclosed too and the presentation is signed; the key must be the document's holder key.
-    `domain` is the verifier deployment's EIP-712 domain (only used for the holder signature).
+    `domain` is the verifier deployment's EIP-712 domain (holder signature and stamp).
+    `stamp_signer` is the issuing region's node's stamping key (format 2 only); `audience`
+    restricts the code to one region and needs the stamp. Without a stamp or a holder
+    signature a code is never VALID (its window and 事由 would be unauthenticated).
 
-    Raises ValueError for a key that is not the document's holder key, a bad purpose, ttl
-    or nonce; UnknownFieldError for a path that is not in the document.
+    Raises ValueError for a key that is not the document's holder key, a stamping key of
+    another region, a bad purpose, ttl, nonce or format; UnknownFieldError for a path that is
+    not in the document.
     """
+    if format not in (1, 2):
+        raise ValueError(f"format must be 1 (HR1) or 2 (HR2), got {format!r}")
+    if format == 1 and (stamp_signer is not None or audience is not None):
+        raise ValueError("format HR1 carries neither a stamp nor an audience")
+    if audience is not None and stamp_signer is None:
+        raise ValueError("an audience region must be stamped (it is not covered by the holder signature)")
     if not isinstance(purpose, str) or len(purpose) > PURPOSE_MAX_CHARS:
         raise ValueError(f"purpose (事由) must be a str of at most {PURPOSE_MAX_CHARS} characters")
     if unsafe_text(purpose):
@@ -273,11 +315,31 @@ def make_presentation(
         nonce=nonce,
         purpose=purpose,
         holder_signature=None,
+        format=format,
+        audience=audience,
     )
+    if stamp_signer is not None:
+        presentation = replace(presentation, stamp=stamp_signer.sign(stamped_envelope(domain, presentation)))
     if holder_key is None:
         return presentation
     signature = sign_digest(bytes(holder_key), holder_signing_digest(domain, presentation))
     return replace(presentation, holder_signature=signature)
+
+
+def stamped_envelope(domain: Domain, p: Presentation, leaves: Sequence[bytes] | None = None) -> Stamped:
+    """What the stamp of `p` covers (common/stamp.py); the region is the disclosed issuer.region.
+
+    ValueError when the presentation has no integer issuer.region (such a code is refused by
+    the structure check before any stamp is looked at).
+    """
+    region = next((f.value for f in p.disclosure.fields if f.path == "issuer.region"), None)
+    if type(region) is not int or not 0 < region < 2**32:
+        raise ValueError("a stamp needs the disclosed issuer.region as an integer region code")
+    if leaves is None:
+        leaves = [field_leaf(f.salt, f.path, f.value) for f in p.disclosure.fields]
+    return Stamped(suite=p.suite, domain_separator=domain.separator, region=region, document_root=p.document_root,
+                   batch_root=p.batch_root, leaves=leaves, created_at=p.created_at,
+                   ttl=p.expires_at - p.created_at, nonce=p.nonce, purpose=p.purpose, audience=p.audience)
 
 
 def _normal_address(value: str) -> str | None:

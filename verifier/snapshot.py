@@ -3,9 +3,11 @@
 When no chain node (and no fresh index) is reachable, a verifier can still answer from a
 snapshot of the chain's registries taken by a trusted publisher: issuers, keys, types,
 recognition rules, certificate statuses and anchors, with the chain height and time they were
-read at. The answer then says how old its status facts are (`Freshness.as_of` =
-`created_at`, source "snapshot"); a snapshot older than `VerifierPolicy.max_snapshot_age_s`
-gives UNAVAILABLE ("cannot check now: status facts are N minutes old"), enforced by the engine.
+read at. The answer then says how old its status facts are — by the same rule as every other
+source: now minus `head_time`, the timestamp of the block the snapshot was read at (not when it
+was signed: a snapshot signed today of a week-old node is a week old). Facts older than
+`VerifierPolicy.max_facts_age_s`, the one bound for every source, give UNAVAILABLE ("cannot
+check now: the newest block is N hours old"), enforced by the engine.
 
 Serialisation: the snapshot is a JSON object, canonicalised with RFC 8785 (so any JCS
 implementation reproduces the signed bytes), bytes as lower-case 0x-hex, every list sorted by
@@ -44,6 +46,8 @@ from common.facts import (
     RecognitionRule,
     TypeFacts,
 )
+from common.json_input import parse_json
+from common.nodes import NodeKey, NodeKeyPurpose, key_id
 from verifier._ecdsa import recover_digest, sign_digest
 
 __all__ = [
@@ -58,7 +62,8 @@ __all__ = [
     "snapshot_digest",
 ]
 
-SNAPSHOT_FORMAT: Final[str] = "huren-trust-snapshot/1"
+#: /2 added `stampKeys` (the regions' 加注 stamping keys; a stamped code needs them offline too).
+SNAPSHOT_FORMAT: Final[str] = "huren-trust-snapshot/2"
 TRUST_SNAPSHOT_TYPE: Final[str] = "TrustSnapshot(bytes32 contentHash,uint64 height,uint64 createdAt)"
 _TYPEHASH: Final[bytes] = keccak_256(TRUST_SNAPSHOT_TYPE.encode()).digest()
 
@@ -95,6 +100,8 @@ class TrustSnapshot:
     recognition: tuple[RecognitionRule, ...] = ()
     statuses: tuple[StatusEntry, ...] = ()
     anchors: tuple[AnchorFacts, ...] = ()
+    #: Stamping keys of the regions' nodes (purpose stamping), with their windows.
+    stamp_keys: tuple[NodeKey, ...] = ()
 
     def to_json_obj(self) -> dict[str, object]:
         """The canonical JSON object (what is hashed and signed)."""
@@ -187,6 +194,21 @@ class TrustSnapshot:
                     for a in self.anchors
                 ),
                 key=lambda d: d["batchRoot"],  # type: ignore[arg-type,return-value]
+            ),
+            "stampKeys": sorted(
+                (
+                    {
+                        "keyId": k.key_id.lower(),
+                        "region": k.region,
+                        "suite": k.suite,
+                        "algorithm": k.algorithm,
+                        "publicKey": _hex(k.public_key),
+                        "validFrom": k.valid_from,
+                        "validUntil": k.valid_until,
+                    }
+                    for k in self.stamp_keys
+                ),
+                key=lambda d: (d["region"], d["keyId"]),  # type: ignore[arg-type,return-value]
             ),
         }
 
@@ -322,6 +344,7 @@ def _parse(obj: object) -> TrustSnapshot:
             "recognition",
             "certificateStatuses",
             "anchors",
+            "stampKeys",
         ),
     )
     if top.text("format") != SNAPSHOT_FORMAT:
@@ -435,6 +458,23 @@ def _parse(obj: object) -> TrustSnapshot:
                 confirmations=height - block + 1,
             )
         )
+    stamp_keys = []
+    for n, item in enumerate(top.array("stampKeys")):
+        r = _Reader(item, f"stampKeys[{n}]",
+                    ("keyId", "region", "suite", "algorithm", "publicKey", "validFrom", "validUntil"))
+        public = r.text("publicKey")
+        try:
+            public_bytes = bytes.fromhex(public[2:]) if public.startswith("0x") else None
+        except ValueError:
+            public_bytes = None
+        if public_bytes is None or not public_bytes or _hex(public_bytes) != public:
+            raise _refuse(f"stampKeys[{n}].publicKey 必须是小写 0x 十六进制", f"stampKeys[{n}].publicKey: 0x-hex")
+        kid = _hex(r.bytes32("keyId"))
+        if kid != key_id(public_bytes):
+            raise _refuse(f"stampKeys[{n}].keyId 与公钥不符", f"stampKeys[{n}].keyId is not keccak256(publicKey)")
+        stamp_keys.append(NodeKey(kid, r.req_int("region"), r.req_int("suite"), r.req_int("algorithm"),
+                                  int(NodeKeyPurpose.STAMPING), public_bytes, r.req_int("validFrom"),
+                                  r.integer("validUntil", nullable=True)))
     return TrustSnapshot(
         chain_id=top.req_int("chainId"),
         ledger=top.address("ledger"),
@@ -447,6 +487,7 @@ def _parse(obj: object) -> TrustSnapshot:
         recognition=tuple(rules),
         statuses=tuple(statuses),
         anchors=tuple(anchors),
+        stamp_keys=tuple(stamp_keys),
     )
 
 
@@ -458,6 +499,7 @@ def load_snapshot(data: str | bytes, publisher: str, domain: Domain) -> TrustSna
     """
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
+        parse_json(text)  # depth and numbers first (common.json_input); then duplicate keys, which it cannot see
         envelope = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except SnapshotError:
         raise
@@ -505,9 +547,7 @@ class SnapshotChainView:
         self._rules: dict[tuple[int, str, int], list[RecognitionRule]] = {}
         for rule in snapshot.recognition:
             self._rules.setdefault((rule.verifier_region, rule.type_code, rule.issuer_region), []).append(rule)
-        self._freshness = Freshness(
-            height=snapshot.height, head_time=snapshot.head_time, as_of=snapshot.created_at, source="snapshot"
-        )
+        self._freshness = Freshness(height=snapshot.height, head_time=snapshot.head_time, source="snapshot")
 
     def freshness(self) -> Freshness:
         return self._freshness
@@ -527,6 +567,9 @@ class SnapshotChainView:
 
     def type_info(self, type_code: str) -> TypeFacts | None:
         return self._types.get(type_code)
+
+    def stamp_keys(self, region: int, at: int) -> list[NodeKey]:
+        return [k for k in self.snapshot.stamp_keys if k.region == region and k.valid_at(at)]
 
     def recognition(self, verifier_region: int, type_code: str, issuer_region: int, at: int) -> RecognitionRule | None:
         """The rule in force at `at`: one naming the issuer's region first, then an every-region rule."""

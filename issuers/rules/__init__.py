@@ -4,7 +4,14 @@ Each rule is a small pure module returning a typed result or raising `RuleViolat
 (a ValueError with `.field`, `.rule`, a Chinese `.message` and an English `.message_en`).
 """
 
-from issuers.rules.cert_id import CertId, check_type_code, make_cert_id, parse_cert_id
+from issuers.rules.cert_id import (
+    CertId,
+    IssuerCodeKind,
+    check_type_code,
+    make_cert_id,
+    parse_cert_id,
+    parse_imported_cert_id,
+)
 from issuers.rules.credit_code import CreditCode, check_credit_code, is_valid_credit_code, make_credit_code
 from issuers.rules.errors import RuleViolation
 from issuers.rules.regions import (
@@ -26,6 +33,7 @@ from issuers.rules.resident_id import (
 __all__ = [
     "CertId",
     "CreditCode",
+    "IssuerCodeKind",
     "Province",
     "RegionCode",
     "ResidentId",
@@ -42,6 +50,7 @@ __all__ = [
     "make_credit_code",
     "make_resident_id",
     "parse_cert_id",
+    "parse_imported_cert_id",
     "province_of",
     "region_name",
 ]

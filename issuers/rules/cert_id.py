@@ -26,27 +26,54 @@ published check character, and both embedded credit codes verify under GB 32100.
 out any segment or including the OID prefix gives a different character, so this reading
 of the algorithm is the one the platform uses (one sample; a 1-in-36 coincidence is not
 excluded). The unit tests pin it.
+
+Identifiers as found in the wild, and the two parsers (issue 16):
+* `parse_cert_id` (strict) is what a document issued here must pass, and `make_cert_id` only
+  builds that form: the issuer segment is the department's 统一社会信用代码.
+* `parse_imported_cert_id` reads the identifiers of certificates a department brings with it
+  from a provincial platform (bulk import of existing certificates, never issuance). It also
+  accepts an issuer segment that is the six-digit GB/T 2260 行政区划代码 of the issuing
+  authority's area instead of its credit code — seen in the answer of 合肥's e-certificate
+  platform kept as a test stub by a 不动产登记 system calling it (不动产权证书,
+  `1.2.156.3005.2.11100000MB03271699022.340100.000000016.001.9`; MOD 37,36 over the four
+  segments, region code included, gives its "9": one sample, a 1-in-36 coincidence is not
+  excluded). DESIGN.md records the same variant from a provincial platform. Everything else
+  stays as strict as above: the code must be a possible GB/T 2260 code, the type code's
+  credit code must pass GB 32100, and the check character must be the MOD 37,36 one.
+  `CertId.issuer_kind` says which form was read.
+* Not accepted anywhere: check characters made by a faulty generator found in one vendor's
+  platform code (letters valued one too high, a different modulus chain; the vendor replaced
+  it in 2023 with a correct MOD 37,36). It agrees with ISO 7064 on about 1 input in 36 (2.7 %
+  of 20,000 random ones), e.g. `...11100000000013661B006.113700000045046442.209FA4E88F9E4C87
+  8F3E9BED2CE7EA49.001.M`, where MOD 37,36 gives "D". Accepting it too would double the
+  share of typing errors that slip through; ids it made may still be in use, so such an
+  import is refused with the character MOD 37,36 expects, and the department has to ask its
+  platform.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Final
 
 from issuers.rules.credit_code import check_credit_code
 from issuers.rules.errors import RuleViolation
 from issuers.rules.iso7064 import mod_37_36_check_char
+from issuers.rules.regions import check_region
 
 __all__ = [
     "MAX_SERIAL_LENGTH",
     "OID_PREFIX",
     "RULE",
     "CertId",
+    "IssuerCodeKind",
     "cert_id_check_char",
     "check_type_code",
     "make_cert_id",
     "parse_cert_id",
+    "parse_imported_cert_id",
 ]
 
 RULE: Final[str] = "GB/T 36904"
@@ -56,6 +83,16 @@ MAX_SERIAL_LENGTH: Final[int] = 40
 _SERIAL = re.compile(rf"[0-9A-Z]{{1,{MAX_SERIAL_LENGTH}}}")
 _VERSION = re.compile(r"[0-9]{3}")
 _TYPE_SUFFIX = re.compile(r"[0-9]{3}")
+_REGION_SEGMENT = re.compile(r"[0-9]{6}")
+
+
+class IssuerCodeKind(StrEnum):
+    """What the issuer segment of an identifier holds."""
+
+    #: 统一社会信用代码 (GB 32100) of the issuing department: the only form minted here.
+    CREDIT_CODE = "credit_code"
+    #: 六位行政区划代码 (GB/T 2260) of the issuing authority's area: read on import only.
+    REGION_CODE = "region_code"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +104,7 @@ class CertId:
     serial: str
     version: str
     check: str
+    issuer_kind: IssuerCodeKind = IssuerCodeKind.CREDIT_CODE
 
     @property
     def defining_authority_code(self) -> str:
@@ -124,20 +162,44 @@ def check_type_code(value: object, *, field: str = "type") -> str:
 
 
 def _check_segments(
-    type_code: str, issuer_code: str, serial: str, version: str, field: str, verify_codes: bool
-) -> None:
+    type_code: str,
+    issuer_code: str,
+    serial: str,
+    version: str,
+    field: str,
+    verify_codes: bool,
+    region_issuer: bool = False,
+) -> IssuerCodeKind:
+    """Check every segment but the check character; return the kind of issuer segment read.
+
+    `region_issuer` (import only) also accepts a six-digit GB/T 2260 code as issuer segment.
+    """
+    kind = IssuerCodeKind.CREDIT_CODE
     if verify_codes:
         check_type_code(type_code, field=field)
-        try:
-            check_credit_code(issuer_code, field=field)
-        except RuleViolation as exc:
+        if _REGION_SEGMENT.fullmatch(issuer_code):
+            kind = IssuerCodeKind.REGION_CODE
+            _check_region_issuer(issuer_code, field, accepted=region_issuer)
+        elif region_issuer and len(issuer_code) != 18:
             raise RuleViolation(
                 field,
-                exc.rule,
-                f"证照标识中的颁发机构代码无效：{exc.message}",
-                f"issuer code segment is invalid: {exc.message_en}",
+                RULE,
+                f"证照标识中的颁发机构代码应为统一社会信用代码（18位）或六位行政区划代码，实为{len(issuer_code)}位",
+                f"the issuer segment must be an 18-character unified social credit code or a six-digit "
+                f"division code, got {len(issuer_code)} characters",
                 "issuer_code",
-            ) from None
+            )
+        else:
+            try:
+                check_credit_code(issuer_code, field=field)
+            except RuleViolation as exc:
+                raise RuleViolation(
+                    field,
+                    exc.rule,
+                    f"证照标识中的颁发机构代码无效：{exc.message}",
+                    f"issuer code segment is invalid: {exc.message_en}",
+                    "issuer_code",
+                ) from None
     if not _SERIAL.fullmatch(serial):
         raise RuleViolation(
             field,
@@ -154,6 +216,32 @@ def _check_segments(
             f"version must be 3 digits, got {version!r}",
             "version",
         )
+    return kind
+
+
+def _check_region_issuer(code: str, field: str, *, accepted: bool) -> None:
+    """A six-digit issuer segment: refused with its own reason when minting, checked on import."""
+    if not accepted:
+        raise RuleViolation(
+            field,
+            RULE,
+            f"证照标识中的颁发机构代码“{code}”是六位行政区划代码：本系统签发的证照标识须使用颁发机构的"
+            "统一社会信用代码（18位）；省级平台已签发的证照请以“导入已有证照”方式提交",
+            f"the issuer segment {code} is a six-digit division code: identifiers issued here must carry "
+            "the issuing department's 18-character unified social credit code; bring certificates a "
+            "provincial platform already issued in as an import of existing certificates",
+            "issuer_code_region",
+        )
+    try:
+        check_region(code, field=field)
+    except RuleViolation as exc:
+        raise RuleViolation(
+            field,
+            exc.rule,
+            f"证照标识中的颁发机构代码（六位行政区划代码）无效：{exc.message}",
+            f"issuer segment (six-digit division code) is invalid: {exc.message_en}",
+            "issuer_code",
+        ) from None
 
 
 def make_cert_id(type_code: str, issuer_code: str, serial: str, version: int | str = 1, *, field: str = "id") -> str:
@@ -181,10 +269,27 @@ def make_cert_id(type_code: str, issuer_code: str, serial: str, version: int | s
 def parse_cert_id(value: object, *, field: str = "id", verify_codes: bool = True) -> CertId:
     """Parse and verify an identifier; raise RuleViolation naming the faulty segment.
 
-    `verify_codes=False` skips the GB 32100 checks of the embedded credit codes (for reading
-    identifiers minted elsewhere by systems with known legacy codes); the shape and the
-    MOD 37,36 check character are always verified.
+    Strict: the form this system mints (issuer segment = credit code). A six-digit issuer
+    segment is refused with its own code, "issuer_code_region", and a message pointing to the
+    import of existing certificates. `verify_codes=False` skips the GB 32100 checks of the
+    embedded credit codes (for reading identifiers minted elsewhere by systems with known
+    legacy codes); the shape and the MOD 37,36 check character are always verified.
     """
+    return _parse(value, field, verify_codes=verify_codes, region_issuer=False)
+
+
+def parse_imported_cert_id(value: object, *, field: str = "id") -> CertId:
+    """Parse and verify the identifier of an existing certificate brought in from a provincial platform.
+
+    Accepts what `parse_cert_id` accepts, and an issuer segment that is a six-digit GB/T 2260
+    division code (`issuer_kind` REGION_CODE). Every check character is still verified: the
+    type code's GB 32100 one, the issuer credit code's when the segment is one, and the
+    identifier's own MOD 37,36 one. Raise RuleViolation naming the faulty segment.
+    """
+    return _parse(value, field, verify_codes=True, region_issuer=True)
+
+
+def _parse(value: object, field: str, *, verify_codes: bool, region_issuer: bool) -> CertId:
     if not isinstance(value, str):
         raise RuleViolation(field, RULE, "证照标识应为字符串", "the identifier must be a string", "type")
     if not value.startswith(OID_PREFIX + "."):
@@ -205,7 +310,7 @@ def parse_cert_id(value: object, *, field: str = "id", verify_codes: bool = True
             "segments",
         )
     type_code, issuer_code, serial, version, check = parts
-    _check_segments(type_code, issuer_code, serial, version, field, verify_codes)
+    kind = _check_segments(type_code, issuer_code, serial, version, field, verify_codes, region_issuer)
     if len(check) != 1:
         raise RuleViolation(
             field,
@@ -233,4 +338,4 @@ def parse_cert_id(value: object, *, field: str = "id", verify_codes: bool = True
             f"wrong check character: expected {expected}, got {check} (ISO 7064 MOD 37,36)",
             "check_char",
         )
-    return CertId(type_code, issuer_code, serial, version, check)
+    return CertId(type_code, issuer_code, serial, version, check, kind)
