@@ -12,12 +12,18 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api import metrics, pages
+from api.dbhealth import DatabaseFaultMiddleware
 from api.errors import install_error_handlers
 from api.fastlane import VerifyFastLane
+from api.jsonbody import JsonBodyGuard
+from api.logrepeat import install_repeat_filter
 from api.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
-from api.routes import health, issuer, registry, verify, wallet
+from api.ratelimit import RateLimitMiddleware
+from api.routes import health, issuer, peers, registry, verify, wallet, wallet_binding
 from api.runtime import Runtime, build_runtime
 from api.settings import Settings
+from common.recursion import check_recursion_limit, restore_recursion_limit
+from federation.fastapi_guard import install_refusal_handler
 
 DESCRIPTION = """
 互认 Huren — 电子证照上链存证与跨地区互认。
@@ -43,10 +49,13 @@ _NO_NATIVE_TELEMETRY: dict[str, object] = (
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
+    restore_recursion_limit()  # the imports above raised it (py_ecc): deep input could crash the process
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        install_repeat_filter(settings.log_repeat_interval_s)  # before anything can fail over and over
         rt = runtime or build_runtime(settings)
+        check_recursion_limit()  # nothing imported since create_app may have raised it again
         app.state.runtime = rt
         rt.start()
         # Everything built so far (modules, the app, the read model) lives as long as the process:
@@ -71,13 +80,20 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app = FastAPI(title="互认 Huren", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
                   **_NO_NATIVE_TELEMETRY)
     install_error_handlers(app)
+    install_refusal_handler(app)  # a refused node request: 401/403 with its own code (federation/)
     app.add_middleware(VerifyFastLane)  # innermost: the body limit and security headers apply to its answers too
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RateLimitMiddleware)  # every verifying, issuing, signing-in request, fast lane included
+    app.add_middleware(JsonBodyGuard)  # every JSON body parsed, depth-limited, before anything else sees it
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
+    # a down, full or read-only database: 503 from whichever layer met it (rate limits, fast lane, routes)
+    app.add_middleware(DatabaseFaultMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(health.router)
     app.include_router(registry.router)
     app.include_router(verify.router)
     app.include_router(issuer.router)
     app.include_router(wallet.router)
+    app.include_router(wallet_binding.router)
+    app.include_router(peers.router)  # node-to-node, signed requests only
     pages.install(app)  # web pages (api/pages/): zh-CN, server-rendered, assets served here
     return app

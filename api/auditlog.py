@@ -67,6 +67,7 @@ from sqlalchemy import (
     Text,
     and_,
     bindparam,
+    delete,
     insert,
     select,
     update,
@@ -74,7 +75,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+import migrations
 from common.canonical import CanonicalisationError, canonicalize
+from common.dbfault import database_fault
 from common.hashing import keccak
 from ledger.abi import ContractABI
 from ledger.errors import ContractRefused, LedgerError
@@ -500,8 +503,9 @@ class VerificationLog:
 
     # -- schema and the writer lock ----------------------------------------------------------
     def _init_schema(self) -> None:
+        migrations.upgrade(self.engine)
+
         def create(c: Connection) -> None:
-            metadata.create_all(c)
             # A missing head row is created for a NEW log only: recreating it under existing entries
             # would paper over a deletion (appends then refuse, and the check reports it).
             if (c.execute(select(head_table.c.id).where(head_table.c.id == 1)).first() is None
@@ -534,8 +538,12 @@ class VerificationLog:
                             lock_for_ddl(conn, "huren.vlog.schema")
                         result = fn(conn)
                         conn.commit()
-                    except BaseException:
-                        if connection is not None and conn.in_transaction():
+                    except BaseException as exc:
+                        if database_fault(exc) is not None:
+                            # down, full or read-only: the raw cursor's error bypasses the engine's
+                            # own handling (common.dbfault.watch_engine), so reopen it here
+                            conn.invalidate()
+                        elif connection is not None and conn.in_transaction():
                             conn.rollback()  # a held connection outlives this call: leave it clean
                         raise
                     return result
@@ -655,14 +663,33 @@ class VerificationLog:
                             None if r.block_number is None else int(r.block_number))
 
     def record_anchor(self, a: AnchorRecord) -> None:
-        """Note an anchor locally; idempotent (an anchor already noted keeps its first record)."""
+        """Note an anchor locally; idempotent (an anchor already noted keeps its first record).
+
+        Unless the chain now holds a different head under that number: after a rollback the
+        number was anchored again, and the chain is the authority.
+        """
+        key = and_(anchors_table.c.operator == a.operator, anchors_table.c.anchor_seq == a.anchor_seq)
         with self.engine.begin() as c:
-            exists = c.execute(select(anchors_table.c.anchor_seq).where(and_(
-                anchors_table.c.operator == a.operator, anchors_table.c.anchor_seq == a.anchor_seq))).first()
+            exists = c.execute(select(anchors_table.c.entries, anchors_table.c.head).where(key)).first()
             if exists is None:
                 c.execute(insert(anchors_table).values(
                     operator=a.operator, anchor_seq=a.anchor_seq, entries=a.entries, head=a.head, at=a.at,
                     tx_hash=a.tx_hash, block_number=a.block_number))
+            elif (int(exists.entries), bytes(exists.head)) != (a.entries, a.head):
+                c.execute(update(anchors_table).where(key).values(
+                    entries=a.entries, head=a.head, at=a.at, tx_hash=a.tx_hash, block_number=a.block_number))
+
+    def forget_anchors_from(self, operator: str, anchor_seq: int) -> int:
+        """Drop the local records of `operator`'s anchors numbered `anchor_seq` and up; return how many.
+
+        For anchors the chain no longer has (it rolled back: a node restored from an older
+        state, a reorganisation deeper than the confirmations): a receipt must not name one as
+        covering its entry, and the anchorer anchors the head again.
+        """
+        with self.engine.begin() as c:
+            gone = c.execute(delete(anchors_table).where(and_(
+                anchors_table.c.operator == to_checksum_address(operator), anchors_table.c.anchor_seq >= anchor_seq)))
+        return int(gone.rowcount or 0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -670,6 +697,10 @@ class VerificationLog:
 
 
 _Waiter = Future[LogEntry] | tuple[asyncio.AbstractEventLoop, "asyncio.Future[LogEntry]"]
+
+
+#: A log writer's kept connection unused this long is pinged before its next batch (see _write).
+IDLE_PING_S = 2.0
 
 
 class LogWriter:
@@ -691,6 +722,7 @@ class LogWriter:
         self._queue: queue.Queue[tuple[LogRecord, _Waiter] | None] = queue.Queue(max_queue)
         self._thread: threading.Thread | None = None
         self._connection: Connection | None = None  # the writer thread's own (see _write)
+        self._last_ok = 0.0  # time.monotonic() of the kept connection's last good batch
         self._closed = False
         self.batches = 0
         self.appended = 0
@@ -774,9 +806,17 @@ class LogWriter:
         try:
             # The thread keeps one connection: a pool checkout per batch pings the server first
             # (pool_pre_ping), a round trip that cost ~6% of the API's throughput on PostgreSQL.
+            # A connection idle for a while is pinged before use instead: after a database restart
+            # it is dead, and without the ping the first verification after recovery answered 503.
+            if self._connection is not None and time.monotonic() - self._last_ok > IDLE_PING_S:
+                try:
+                    self._connection.exec_driver_sql("SELECT 1")
+                except Exception:  # a dead connection: the next line takes a fresh, pinged one
+                    self._drop_connection()
             if self._connection is None:
                 self._connection = self.log.engine.connect()
             outcomes = self.log.append_many([r for r, _ in batch], connection=self._connection)
+            self._last_ok = time.monotonic()
         except BaseException as exc:  # every waiter must learn the outcome
             log.exception("verification log append failed for %d records", len(batch))
             outcomes = exc
@@ -1239,9 +1279,14 @@ class LogAnchorer:
     service). Before anchoring, the entries added since the last anchored head are re-checked:
     anchoring a tampered log would launder the tampering, so a broken log raises `LogBroken`
     and is never anchored. Several workers may each run an anchorer: a database lease
-    (`vlog-anchor:<operator>`, ledger/lease.py) lets only one of them anchor at a time, and the
-    one that takes it over re-reads the operator key's nonce first: the previous holder sent
-    from that key meanwhile, so this process's own count is stale.
+    (`vlog-anchor:<operator>`, ledger/lease.py) lets only one of them anchor at a time.
+
+    It runs for the life of the process, so it must follow the chain rather than remember it:
+    the sender takes the key's pending nonce from the chain on every send and gives up on a
+    transaction that can never be mined (ledger/sender.py), and each round starts from the
+    chain's latest anchor, forgetting local records of anchors the chain no longer has. After
+    a rollback (a node restored from an older state) the next round anchors the head again,
+    without a restart.
     """
 
     def __init__(self, log_: VerificationLog, sender: TxSender, manifest: Manifest, interval: float = 60.0,
@@ -1286,6 +1331,11 @@ class LogAnchorer:
             self.skipped = "lease"
             return None
         latest = self.chain_latest()
+        on_chain = latest.anchor_seq + 1 if latest is not None else 0
+        vanished = self.log.forget_anchors_from(self.operator, on_chain)
+        if vanished:
+            log.warning("verification log: %d anchor(s) of %s from #%d on are no longer on chain (it rolled back); "
+                        "anchoring the head again", vanished, self.operator, on_chain)
         if latest is not None:
             self.log.record_anchor(AnchorRecord(self.operator, latest.anchor_seq, latest.entries, latest.head,
                                                 latest.at))

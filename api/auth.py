@@ -34,16 +34,7 @@ async def current_credential(
     if cred is None:
         raise ApiError(401, "UNAUTHENTICATED", "凭证无效或已停用 (invalid or disabled credentials)",
                        "检查令牌是否抄写完整；已停用的令牌请重新申请。", headers={"WWW-Authenticate": "Bearer"})
-    wait = runtime.rate_limiter.allow(cred.id)
-    if wait > 0:
-        raise rate_limited(wait)
-    return cred
-
-
-def rate_limited(wait: float) -> ApiError:
-    """The 429 for a credential over its rate limit, `wait` seconds before the next request may pass."""
-    return ApiError(429, "RATE_LIMITED", "该凭证请求过于频繁 (rate limit exceeded for this credential)",
-                    f"请 {wait:.1f} 秒后重试。", headers={"Retry-After": str(max(1, round(wait)))})
+    return cred  # its rate limit was applied before the route (api.ratelimit.RateLimitMiddleware)
 
 
 def require(*roles: Role) -> Callable[..., Awaitable[Credential]]:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import click
 
 from api.auditlog_cli import anchor_log, verify_log
+from common.recursion import restore_recursion_limit
 from issuers.cli import issuer
 from ledger.cli import chain
 
@@ -18,6 +19,7 @@ from ledger.cli import chain
 @click.group()
 def main() -> None:
     """互认 Huren command line. Every command reads HUREN_* settings from the environment."""
+    restore_recursion_limit()  # raised by an import (py_ecc): deeply nested input could crash us
 
 
 @main.group()
@@ -32,18 +34,31 @@ def credentials() -> None:
 @click.option("--region", type=int, help="GB/T 2260 code (verifier, officer, department)")
 @click.option("--credit-code", help="The department's 统一社会信用代码 (department)")
 @click.option("--officer-address", help="The officer's chain address (officer)")
+@click.option("--rate", "rate", metavar="RATE[/BURST]",
+              help="Its own rate limit, requests per second [/ at once], e.g. 20/100; default: the service's "
+                   "(HUREN_RATE_PER_S/HUREN_RATE_BURST, sized for one service window — give each window its own "
+                   "credential rather than one credential a high rate)")
 def credentials_add(db_url: str, role: str, name: str, region: int | None, credit_code: str | None,
-                    officer_address: str | None) -> None:
+                    officer_address: str | None, rate: str | None) -> None:
     from api.credentials import CredentialStore
+    from api.ratelimit import parse_limit
+    from api.settings import Settings
     from ledger.store import make_engine
 
+    limit = None
+    if rate is not None:
+        try:
+            limit = parse_limit(rate, Settings.rate_burst)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--rate") from None
     holder_id = None
     if role == "holder":
         holder_id = click.prompt("持证主体代码 (holder id number; not echoed)", hide_input=True)
     try:
         cred, token = CredentialStore(make_engine(db_url)).add(
             role, name, region=region, credit_code=credit_code, holder_id_number=holder_id,  # type: ignore[arg-type]
-            officer_address=officer_address)
+            officer_address=officer_address, rate_per_s=limit.rate_per_s if limit else None,
+            rate_burst=limit.burst if limit else None)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"credential {cred.id} ({role}, {name}) — token, shown once:")
@@ -69,8 +84,24 @@ def serve(host: str, port: int, workers: int) -> None:
     """Serve the API (settings from HUREN_* environment variables)."""
     import uvicorn
 
-    with metrics_dir_for(workers):
+    with metrics_dir_for(workers) as metrics_dir, rate_dir_for(metrics_dir):
         uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+@contextlib.contextmanager
+def rate_dir_for(metrics_dir: str | None) -> Iterator[str | None]:
+    """HUREN_RATE_DIR for the workers: where their shared rate-limit buckets live (api.ratelimit), so
+    N workers do not allow N times a credential's rate. The operator's setting wins; otherwise the
+    server's metrics directory (private, made before the workers start, removed when it exits)."""
+    given = os.environ.get("HUREN_RATE_DIR")
+    if given or metrics_dir is None:
+        yield given or None
+        return
+    os.environ["HUREN_RATE_DIR"] = metrics_dir
+    try:
+        yield metrics_dir
+    finally:
+        os.environ.pop("HUREN_RATE_DIR", None)
 
 
 @contextlib.contextmanager

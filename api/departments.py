@@ -18,19 +18,26 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table, insert, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+import migrations
+from api.metrics import OUTBOX_OBSERVER
+from common.document import issuer_id
+from common.freshness import facts_age_s, within_bound
 from issuers.anchoring import AnchorPolicy, AnchorWorker
 from issuers.chain_link import ChainLink
 from issuers.field_cipher import FieldCipher
 from issuers.intake import Department, IntakeSpec
 from issuers.service import IssuerService
-from issuers.store import CertificateStore
+from issuers.store import CertificateStore, holdings
 from ledger.abi import ContractABI
+from ledger.indexer import Indexer
 from ledger.keystore import load_keystore
 from ledger.lease import LeaseTable, LeaseTerms
 from ledger.manifest import Manifest
@@ -38,17 +45,6 @@ from ledger.rpc import RpcClient
 
 log = logging.getLogger("huren.api")
 
-metadata = MetaData()
-# Which certificates a holder holds, by a hash of the holder's id number (never the number).
-holdings = Table(
-    "api_holdings", metadata,
-    Column("holder_hash", String(64), primary_key=True),
-    Column("cert_id", String(160), primary_key=True),
-    Column("issuer_code", String(18), nullable=False),
-    Column("type_code", String(32), nullable=False),
-    Column("accepted_at", BigInteger, nullable=False),
-    Index("ix_api_holdings_cert", "cert_id"),
-)
 
 
 @dataclass
@@ -63,19 +59,12 @@ class DepartmentRuntime:
 
 
 class Holdings:
+    """The holders' wallets, read by the wallet routes. Written only by the certificate store, in
+    the transaction that accepts the certificate (issuers.store), so every path fills them."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine)
-
-    def add(self, rows: list[dict[str, object]]) -> None:
-        if not rows:
-            return
-        with self.engine.begin() as c:
-            existing = {r.cert_id for r in c.execute(select(holdings.c.cert_id).where(
-                holdings.c.cert_id.in_([str(r["cert_id"]) for r in rows])))}
-            fresh = [r for r in rows if r["cert_id"] not in existing]
-            if fresh:
-                c.execute(insert(holdings), fresh)
+        migrations.upgrade(engine)
 
     def of(self, holder_hash: str) -> list[dict[str, object]]:
         with self.engine.connect() as c:
@@ -87,6 +76,27 @@ class Holdings:
         with self.engine.connect() as c:
             return c.execute(select(holdings.c.cert_id).where(holdings.c.holder_hash == holder_hash,
                                                               holdings.c.cert_id == cert_id)).first() is not None
+
+
+def indexed_authorisation(indexer: Indexer, credit_code: str,
+                          max_facts_age_s: float) -> Callable[[], frozenset[str] | None]:
+    """The department's authorised types from this process's index, for `IssuerService.authorisation`.
+
+    The index follows the chain (grants and withdrawals are events), so intake refuses a type
+    the moment the chain stops authorising it, without asking a node on each issuance. While
+    the index's facts are older than the freshness bound the answer is None (unknown): nothing
+    is refused on stale facts — the chain itself still refuses, and the batch goes dead, visibly.
+    """
+    iid = issuer_id(credit_code)
+
+    def current() -> frozenset[str] | None:
+        head_time = indexer.stats.head_time
+        if not head_time or not within_bound(facts_age_s(time.time(), head_time), max_facts_age_s):
+            return None
+        facts = indexer.model.issuers.get(iid)
+        return facts.authorised_types if facts is not None else frozenset()
+
+    return current
 
 
 def load_departments(
@@ -118,7 +128,8 @@ def load_departments(
         chain = ChainLink(rpc, manifest, abis, account)
         store = CertificateStore(db_url, FieldCipher.from_key_text(field_key))
         service = IssuerService(store, IntakeSpec(department, bytes(account.key), chain.domain, field_key), chain)
-        worker = AnchorWorker(store, chain, code, policy, leases=LeaseTable(store.engine), lease_terms=lease_terms)
+        worker = AnchorWorker(store, chain, code, policy, leases=LeaseTable(store.engine), lease_terms=lease_terms,
+                              observer=OUTBOX_OBSERVER)
         out[code] = DepartmentRuntime(department, service, worker)
     return out
 

@@ -5,13 +5,17 @@ request machinery (routing, dependency resolution, body model, response class) c
 than that again on every request — on two cores the API topped out near 600 answers/s,
 short of the 1,000/s the counters of a province's service windows need at peak. This ASGI
 middleware answers the one request shape that makes up nearly all traffic — a verifier's
-bearer token and exactly `{"presentation": "HR1:..."}` — directly, with the same checks, the same
+bearer token and exactly `{"presentation": "HR2:..."}` — directly, with the same checks, the same
 log entry and the same body the FastAPI route gives.
 
 Anything else — a reference URL, a session cookie instead of a token, a wrong role, an
-unknown token, malformed JSON, extra content types — is handed to the FastAPI route
+unknown token, extra keys, extra content types — is handed to the FastAPI route
 untouched (the body is replayed), so every refusal still comes from one place, with its
-one wording. The fast lane only ever says yes-with-a-verdict or "slow down" (429).
+one wording. The fast lane only ever says yes-with-a-verdict; "slow down" (429) was said before
+it, by the rate limiter (api/ratelimit.py), which also left the request's credential in the
+scope, so the token is hashed and looked up once. A body that is not JSON, or nested too deep,
+never reaches the fast lane: api.jsonbody.JsonBodyGuard refused it, and left the parsed value of
+every other body in the scope, so it is parsed once.
 """
 
 from __future__ import annotations
@@ -20,13 +24,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api import metrics
-from api.auth import rate_limited
 from api.credentials import Credential
-from api.errors import error_body
-from api.jsonbody import dump_json, load_json
+from api.jsonbody import PARSED_KEY, dump_json, read_body, replaying
+from api.ratelimit import CREDENTIAL_KEY
 from api.routes.verify import answer_for
 from verifier.engine import verify_text
 
@@ -56,27 +59,23 @@ class VerifyFastLane:
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
+        # (token, credential) of a bearer request that passed its rate limit; absent: no known token.
+        charged: tuple[str, Credential] | None = scope.get(CREDENTIAL_KEY)
         token = _bearer_and_json(scope["headers"])
-        if token is None:
+        if token is None or charged is None or charged[0] != token:
             await self._pass_on(scope, receive, send, None)
             return
-        body = await _read_body(receive)
-        runtime = scope["app"].state.runtime
-        presentation = _presentation(body)
-        cred = runtime.credentials.lookup(token) if presentation is not None else None
-        if presentation is None or cred is None or cred.role != "verifier" or cred.region is None:
+        cred = charged[1]
+        body = await read_body(receive)
+        if body is None:  # the client went away mid-body
+            return
+        presentation = _presentation(scope.get(PARSED_KEY))  # parsed by api.jsonbody.JsonBodyGuard
+        if presentation is None or cred.role != "verifier" or cred.region is None:
             await self._pass_on(scope, receive, send, body)
             return
         started = time.perf_counter()
         scope["route"] = _ROUTE
-        wait = runtime.rate_limiter.allow(cred.id)
-        if wait > 0:
-            error = rate_limited(wait)
-            _SERVED.inc()
-            await _send(send, error.status, error_body(error.code, error.message, error.hint),
-                        [(k.lower().encode(), v.encode()) for k, v in (error.headers or {}).items()])
-            return
-        await self._verify(send, runtime, cred, presentation, started)
+        await self._verify(send, scope["app"].state.runtime, cred, presentation, started)
 
     async def _verify(self, send: Send, runtime: Any, cred: Credential, presentation: str, started: float) -> None:
         assert cred.region is not None
@@ -92,16 +91,7 @@ class VerifyFastLane:
         if body is None:
             await self.app(scope, receive, send)
             return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()  # after the body: wait for the disconnect, as the server would
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(body, receive), send)
 
 
 def _bearer_and_json(headers: list[tuple[bytes, bytes]]) -> str | None:
@@ -121,25 +111,8 @@ def _bearer_and_json(headers: list[tuple[bytes, bytes]]) -> str | None:
     return token if json_body else None
 
 
-async def _read_body(receive: Receive) -> bytes:
-    # The size limit is enforced by BodyLimitMiddleware around this one (it raises mid-stream).
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break  # a disconnect: what arrived is passed on and the route reports it
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-def _presentation(body: bytes) -> str | None:
+def _presentation(parsed: Any) -> str | None:
     """The presentation text if the body is exactly the common shape; None sends it to the route."""
-    try:
-        parsed = load_json(body)
-    except ValueError:
-        return None
     if type(parsed) is not dict or len(parsed) != 1:  # other keys: the route's model decides about them
         return None
     text = parsed.get("presentation")
@@ -148,11 +121,8 @@ def _presentation(body: bytes) -> str | None:
     return text
 
 
-async def _send(send: Send, status: int, answer: dict[str, object],
-                extra_headers: list[tuple[bytes, bytes]] | None = None) -> None:
+async def _send(send: Send, status: int, answer: dict[str, object]) -> None:
     payload = dump_json(answer)
     headers = [_JSON, (b"content-length", str(len(payload)).encode())]
-    if extra_headers:
-        headers += extra_headers
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})

@@ -20,6 +20,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 
+from common.freshness import facts_age_s
+
 # prometheus_client reads PROMETHEUS_MULTIPROC_DIR once, when it is first imported, to choose
 # between in-memory values and per-process files; it is imported by this module, so the
 # variable as seen now is the mode this process's metrics are really in.
@@ -53,7 +55,8 @@ INDEX_BLOCK = Gauge("huren_index_indexed_block", "Last block in the local read m
 # Lag and staleness: the worst worker, the one whose answers may be UNAVAILABLE or outdated.
 INDEX_LAG = Gauge("huren_index_lag_blocks", "Blocks between the chain head and the read model", registry=REGISTRY,
                   multiprocess_mode="livemax")
-INDEX_AGE = Gauge("huren_index_age_seconds", "Seconds since the indexer last reached the chain", registry=REGISTRY,
+INDEX_AGE = Gauge("huren_index_age_seconds", "Age of the index's facts: now minus the newest indexed block's "
+                  "timestamp (verdicts are UNAVAILABLE above HUREN_MAX_FACTS_AGE_S)", registry=REGISTRY,
                   multiprocess_mode="livemax")
 # The outbox lives in the shared database: every worker reads the same figures, so summing would
 # multiply them by the number of workers, and a maximum would keep a backlog that has since
@@ -69,6 +72,30 @@ FAST_LANE = Counter(
     "huren_verify_fast_lane", "POST /v1/verify requests answered by the fast lane (served) or handed to the route "
     "(passed_on: references, sessions, refusals)", ["outcome"], registry=REGISTRY,
 )
+# Reconciliation and refusals (issuers/reconcile.py). Counted by the worker process that anchors the
+# department (the lease holder), so summing over workers counts each event once.
+OUTBOX_RESENT = Counter(
+    "huren_outbox_resent", "Anchors (kind=anchor) and status changes (kind=status) sent again because the chain "
+    "no longer had them (node restored from an older state, rollback deeper than the confirmations)", ["kind"],
+    registry=REGISTRY,
+)
+OUTBOX_DEAD = Counter(
+    "huren_outbox_dead", "Batches (kind=anchor) and status changes (kind=status) the chain refused for good: "
+    "never retried, shown to the department", ["kind"], registry=REGISTRY,
+)
+
+
+class OutboxMetrics:
+    """The anchoring workers' observer (issuers.reconcile.OutboxObserver): re-sends and dead items as counters."""
+
+    def resent(self, kind: str) -> None:
+        OUTBOX_RESENT.labels(kind).inc()
+
+    def dead(self, kind: str) -> None:
+        OUTBOX_DEAD.labels(kind).inc()
+
+
+OUTBOX_OBSERVER = OutboxMetrics()
 
 # How often a worker writes its index gauges in multiprocess mode: a scrape is answered by one
 # worker, which can refresh only its own figures, so the others publish theirs on a timer.
@@ -118,7 +145,7 @@ def publish_index(rt: Any) -> None:
     INDEX_HEAD.set(s.head)
     INDEX_BLOCK.set(s.indexed)
     INDEX_LAG.set(s.lag_blocks)
-    INDEX_AGE.set(time.time() - s.last_ok if s.last_ok else -1)
+    INDEX_AGE.set(facts_age_s(time.time(), s.head_time) if s.head_time else -1)
     ANCHORED.set(len(rt.indexer.model.anchors))
 
 

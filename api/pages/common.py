@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import anyio.from_thread
 from fastapi import Request
@@ -26,9 +26,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth import ROLE_NAMES
 from api.credentials import Credential, Role
+from api.dbhealth import fault_headers, note_fault
 from api.errors import ApiError
 from api.middleware import TOO_LARGE_KEY
 from api.pages import sessions as ss
+from common.dbfault import DatabaseUnavailable, database_fault
 from issuers.rules.regions import is_valid_region, region_name
 
 log = logging.getLogger("huren.pages")
@@ -172,7 +174,45 @@ def require_page_role(request: Request, *roles: Role) -> Credential:
     return cred
 
 
+def origin_refused() -> PageError:
+    return PageError(
+        403, "表单来源校验未通过",
+        "该表单不是从本网站的页面提交的（浏览器报告的来源与本站不符），可能是其他网站冒用您的登录状态。本次操作没有执行。",
+        "请直接打开本站页面（不要通过其他网站的链接或按钮），刷新后重新提交。",
+    )
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def same_origin(request: Request) -> bool:
+    """Was this form posted from one of our own pages, as far as the browser says (Origin, else Referer)?
+
+    Why as well as the CSRF token: the token proves the poster could read one of our pages; the
+    Origin header is set by the browser itself, so a form on another site is refused even if a
+    token leaked. Every current browser sends Origin with a form POST (the pages' Referrer-Policy
+    is same-origin, which keeps it from being "null"); a request with neither header is not a
+    browser's, so it cannot be a forged cross-site form, and the token alone decides. Our origin
+    is the one the request was addressed to (Host) or the public base URL (behind a proxy).
+    """
+    claimed = request.headers.get("origin")
+    if claimed is None:
+        referer = request.headers.get("referer")
+        if referer is None:
+            return True
+        claimed = _origin_of(referer)
+    own = {f"{request.url.scheme}://{request.headers.get('host', '')}".lower(),
+           _origin_of(request.app.state.runtime.settings.public_base_url)}
+    return claimed.strip().lower() in own
+
+
 def require_csrf(request: Request, submitted: str | None) -> None:
+    """Every state-changing form: posted from our own origin, with this visitor's CSRF token."""
+    if not same_origin(request):
+        log.warning("cross-origin form refused on %s", request.url.path)  # the path only: no form content
+        raise origin_refused()
     if not ss.csrf_valid(request, submitted):
         log.warning("CSRF refusal on %s", request.url.path)  # the path only: no form content in logs
         raise csrf_refused()
@@ -208,15 +248,29 @@ class PageRoute(APIRoute):
             except StarletteHTTPException as exc:  # e.g. FastAPI's "error parsing the body"
                 return _answer_unless_too_large(request, PageError(exc.status_code, "无法处理", "请求无法处理。",
                                                                    "请返回上一页重试。"))
-            except Exception:
+            except Exception as exc:
                 if TOO_LARGE_KEY in request.scope:  # the upload grew too large while being read
                     return _answer(request, _too_large(request))
+                fault = database_fault(exc)
+                if fault is not None:
+                    return database_fault_page(request, fault)
                 # A bug: log it with the path only (form bodies can hold personal data) and apologise.
                 log.exception("page error on %s %s", request.method, request.url.path)
                 return _answer(request, PageError(500, "系统出错了", "服务内部出错，已记录，本次操作可能没有完成。",
                                                   "请稍后重试；如仍出错，请联系运维人员。"))
 
         return handler
+
+
+def database_fault_page(request: Request, fault: DatabaseUnavailable) -> Response:
+    """503 with Retry-After: the database is down, full or read-only (common.dbfault), not a bug."""
+    note_fault(request.scope, fault)
+    if not hasattr(request.state, "page_session"):
+        request.state.page_session = None  # the page itself must not ask the database who is signed in
+    message = fault.message.split(" (")[0]  # drop the English gloss
+    response = _answer(request, PageError(503, "暂时无法完成", message + "。", fault.hint))
+    response.headers.update(fault_headers(fault))
+    return response
 
 
 def _too_large(request: Request) -> PageError:
@@ -228,6 +282,11 @@ def _too_large(request: Request) -> PageError:
 def _answer_unless_too_large(request: Request, err: PageError) -> Response:
     """`err` as a page, unless the failure came from an upload over the size limit (then that page)."""
     return _answer(request, _too_large(request) if TOO_LARGE_KEY in request.scope else err)
+
+
+def answer_refusal(request: Request, err: PageError) -> Response:
+    """A refusal given before any page route runs (e.g. the rate limiter): a page, or JSON for a page's script."""
+    return _answer(request, err)
 
 
 def _answer(request: Request, err: PageError) -> Response:

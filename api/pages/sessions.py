@@ -26,7 +26,8 @@ from sqlalchemy.engine import Engine
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api.credentials import Credential
+import migrations
+from api.credentials import Credential, credential_from_row
 from api.credentials import credentials as credentials_table
 
 SESSION_COOKIE = "huren_session"
@@ -64,7 +65,7 @@ class SessionStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        metadata.create_all(engine)
+        migrations.upgrade(engine)
 
     def create(self, credential: Credential, now: int | None = None) -> str:
         """A new session for `credential`; returns the cookie value (shown to the browser only)."""
@@ -93,9 +94,7 @@ class SessionStore:
                 return None
             if now - row.last_seen >= 60:  # touch at most once a minute: fewer writes
                 c.execute(page_sessions.update().where(page_sessions.c.id_hash == row.id_hash).values(last_seen=now))
-        cred = Credential(cred_row.id, cred_row.role, cred_row.name, cred_row.region, cred_row.credit_code,
-                          cred_row.holder_hash, cred_row.officer_address)
-        return PageSession(cred, row.csrf)
+        return PageSession(credential_from_row(cred_row), row.csrf)
 
     def end(self, sid: str) -> None:
         with self.engine.begin() as c:

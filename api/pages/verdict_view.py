@@ -13,6 +13,7 @@ from typing import Any
 
 from api.pages.common import beijing_time, region_label
 from issuers.catalogue import default_catalogue
+from verifier.verdicts import FRESHNESS_SOURCES
 
 #: Headlines where the issue wants different words than the engine's short label.
 HEADLINES: dict[str, str] = {
@@ -34,7 +35,9 @@ CHECK_NAMES: dict[str, str] = {
     "batch_proof": "证照属于已存证的批次",
     "issuer_signature": "发证部门签名正确",
     "holder_binding": "持证人本人签名",
+    "stamp": "有效期与事由有签章保护",
     "status_freshness": "状态数据足够新",
+    "stamp_signature": "加注签章由发证地节点登记的密钥签署",
     "anchor": "区块链上有存证记录",
     "issuer_identity": "存证部门与发证部门一致",
     "certificate_type": "证照类型与存证一致",
@@ -47,6 +50,8 @@ CHECK_NAMES: dict[str, str] = {
     "certificate_status": "证照状态正常（未撤销、未暂扣）",
     "validity_period": "在有效期内",
     "recognition": "本地区认可该地区的这类证照",
+    "decode": "出示码可以识别",
+    "chain_access": "链上数据可以取得",
 }
 
 #: The outcome groups of verifier.verdicts, as icon and a word for the colour-blind and for print.
@@ -55,7 +60,6 @@ OUTCOME_WORDS: dict[str, str] = {
     "unavailable": "暂时无法核验",
 }
 
-FRESHNESS_SOURCES: dict[str, str] = {"index": "本地链上索引", "chain": "区块链节点", "snapshot": "离线名录快照"}
 
 
 #: Disclosed fields in the order a clerk reads a certificate: what, who holds it, content, when, format.
@@ -146,6 +150,8 @@ def build(result: dict[str, Any], verifier_name: str, verifier_region: int | Non
         ("证照类型", type_name or "—"),
         ("发证部门", str(issuer.get("name") or "—")),
         ("事由", str(result.get("purpose") or "—")),
+        ("持证人签名", "有：由持证人绑定的设备签署" if result.get("holder_bound")
+         else "无：未绑定持证人设备，持码即可出示"),
         ("出示码生成时间", beijing_time(result.get("presentation_created_at"))),
         ("出示码到期时间", beijing_time(result.get("presentation_expires_at"))),
         ("依据的区块高度", view.height),

@@ -31,14 +31,11 @@ def signin_form(request: Request, next: str = "") -> Response:
 def signin(request: Request, token: str = Form(""), csrf: str = Form(""), next: str = Form("")) -> Response:
     require_csrf(request, csrf)
     rt = request.app.state.runtime
-    client = request.client.host if request.client else "?"
-    wait = rt.rate_limiter.allow(f"page-signin:{client}")
+    # Failed sign-ins per client address are limited before this runs (api.ratelimit).
     token = token.strip()
     error = None
     cred = None
-    if wait > 0:
-        error = f"登录尝试过于频繁，请 {max(1, round(wait))} 秒后再试。"
-    elif not token:
+    if not token:
         error = "请输入凭证令牌。"
     elif len(token) > 200:
         error = "凭证令牌过长，请检查是否粘贴了多余的内容。"
@@ -48,7 +45,7 @@ def signin(request: Request, token: str = Form(""), csrf: str = Form(""), next: 
             error = "凭证无效或已停用。请检查令牌是否抄写完整；已停用的令牌请向本地区管理员重新申请。"
     if error is not None or cred is None:
         return render(request, "signin.html", {"title": "登录", "next": safe_next(next, ""), "error": error},
-                      status=400 if wait <= 0 else 429)
+                      status=400)
     store = ss.sessions(request)
     old = request.cookies.get(ss.SESSION_COOKIE)
     if old:

@@ -39,10 +39,10 @@ from api.pages.common import (
     require_csrf,
     require_page_role,
 )
-from api.routes.issuer import IssueRequest, StatusRequest, _change, _dept, _record_holding, issue, read
+from api.routes.issuer import IssueRequest, StatusRequest, _change, _dept, issue, read
 from common.document import issuer_id
 from issuers.catalogue import CertificateType, default_catalogue
-from issuers.store import batches, certificates
+from issuers.store import BatchState, SyncState, batches, certificates
 from issuers.tabular import read_csv
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -51,7 +51,8 @@ ACTIONS = {"revoke": "撤销", "suspend": "暂扣", "reinstate": "恢复"}
 REVOKE_REASONS = ("撤销", "吊销", "注销", "换发", "补发", "办理转出", "其他")
 SUSPEND_REASONS = ("其他", "撤销", "吊销")
 ANCHOR_STATES = {"accepted": "已受理，待上链", "pending": "待上链", "submitted": "上链中", "anchored": "已上链，确认中",
-                 "final": "已上链", "failed": "上链失败，重试中"}
+                 "final": "已上链", "settled": "已上链", "dead": "链上拒绝，不会上链（见页首说明）",
+                 "failed": "上链失败，重试中"}
 CHAIN_STATUS = {"NONE": "有效", "REVOKED": "已撤销", "SUSPENDED": "已暂扣", None: "暂不可查"}
 MAX_CSV_BYTES = 1_900_000
 JOB_KEEP_S = 8 * 3600
@@ -90,6 +91,21 @@ def _recent(dept: DepartmentRuntime, limit: int = 15) -> list[dict[str, Any]]:
     return rows
 
 
+def _dead(dept: DepartmentRuntime) -> dict[str, list[dict[str, Any]]]:
+    """What the chain refused for good: dead batches (their certificates will not be anchored) and
+    status changes it can no longer take. Shown until an operator re-queues them (`huren issuer requeue`)."""
+    catalogue = default_catalogue()
+    store = dept.service.store
+    out_batches = []
+    for b in store.batches_in(dept.credit_code, [BatchState.DEAD]):
+        ctype = catalogue.get(b.type_code)
+        out_batches.append({"id": b.id, "count": b.cert_count, "type_name": ctype.name if ctype else b.type_code,
+                            "since": beijing_time(b.updated_at), "reason": b.last_error or ""})
+    out_status = [{"cert_id": s.cert_id, "action": ACTIONS.get(s.action, s.action), "reason": s.last_error or ""}
+                  for s in store.status_syncs(dept.credit_code, [SyncState.DEAD], now=float("inf"))]
+    return {"batches": out_batches, "statuses": out_status}
+
+
 def _console(request: Request, ctype_code: str | None = None, **extra: Any) -> Response:
     _cred, dept, types = _context(request)
     ctype = _type(types, ctype_code)
@@ -98,7 +114,7 @@ def _console(request: Request, ctype_code: str | None = None, **extra: Any) -> R
         groups = schema_form.build_form(ctype, {"serial": schema_form.new_serial()})
     return render(request, "department.html", {
         "title": "发证部门", "dept": dept, "region_name": region_label(dept.department.region), "types": types,
-        "ctype": ctype, "groups": groups or [], "recent": _recent(dept), **extra,
+        "ctype": ctype, "groups": groups or [], "recent": _recent(dept), "dead": _dead(dept), **extra,
     })
 
 
@@ -124,7 +140,13 @@ def _issue(request: Request, values: dict[str, str]) -> Response:
     cred, _, types = _context(request)
     ctype = _type(types, values.get("type_code"))
     if ctype is None or ctype.type_code != values.get("type_code"):
-        raise PageError(400, "证照类型无效", "本部门无权签发所选的证照类型。", "请从列表中选择证照类型。")
+        code = values.get("type_code", "")
+        known = default_catalogue().get(code)
+        if known is None:
+            raise PageError(400, "证照类型无效", f"没有证照类型“{code[:40]}”。", "请从列表中选择证照类型。")
+        raise PageError(403, "本部门未获授权签发该类证照",
+                        f"本部门未获链上授权签发{known.name}（{code}），未受理。",
+                        "如需签发，请联系本地区管理员在链上授权；或从列表中选择本部门已获授权的证照类型。")
     groups = schema_form.build_form(ctype, values)
     document = schema_form.document_from(ctype, groups, values)
     try:
@@ -295,7 +317,7 @@ def _row_errors(errors: Any, titles: dict[str, str]) -> list[str]:
 
 @router.post("/pages/department/bulk")
 def bulk_upload(request: Request, file: UploadFile | None = File(None), strict: str = Form(""),
-                csrf: str = Form("")) -> Response:
+                existing_ids: str = Form(""), csrf: str = Form("")) -> Response:
     require_csrf(request, csrf)
     cred, dept, types = _context(request)
     if file is None or not file.filename:
@@ -314,7 +336,7 @@ def bulk_upload(request: Request, file: UploadFile | None = File(None), strict: 
     titles: dict[str, str] = {}
     for t in types:
         titles.update(t.titles)
-    titles.update({"serial": "证照编号", "type": "证照类型代码"})
+    titles.update({"serial": "证照编号", "type": "证照类型代码", "id": "证照标识"})
     job = BulkJob(secrets.token_urlsafe(12), cred.id, len(rows))
     for r in rows:
         if r.document is None:
@@ -333,18 +355,17 @@ def bulk_upload(request: Request, file: UploadFile | None = File(None), strict: 
         lines.append(r.line)
     job.done = job.total - len(docs)
     _jobs(request)[job.id] = job
-    app_request = request
 
     def work() -> None:
         try:
             def progress(n: int) -> None:
                 job.done += n
 
-            result = dept.service.issue_many(docs, strict=strict == "yes", chunk=64, progress=progress)
+            result = dept.service.issue_many(docs, strict=strict == "yes", chunk=64, progress=progress,
+                                             existing_ids=existing_ids == "yes")
             for rej in result.rejected:
                 job.rejected.append({"line": lines[rej.index], "errors": _row_errors(rej.errors, titles)})
             if result.stored:
-                _record_holding(app_request, dept, result.accepted)
                 metrics.ISSUED.inc(len(result.accepted))
                 job.accepted = len(result.accepted) - len(result.already_accepted)
                 job.already = len(result.already_accepted)

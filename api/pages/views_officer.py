@@ -2,6 +2,10 @@
 approved them, approves, and proposes recognition changes (which region's certificate types this
 region accepts).
 
+Officers sign on their own device (api/pages/officers.py): the page opens the officer's keystore
+and signs each act in the browser; these routes check the signature is the signed-in officer's
+and relay it. A post without a signature is refused in words; nothing is ever signed here.
+
 Why the list comes from the indexer's read model and not from the chain: it is what every other
 page and the verifier already read, so an officer sees the same state a clerk is judged by; after
 a transaction the page nudges the indexer so the change shows at once.
@@ -14,12 +18,20 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from api.credentials import Credential
 from api.pages import officers
-from api.pages.common import PageError, PageRoute, beijing_time, region_label, render, require_csrf, require_page_role
-from ledger.errors import ContractRefused, LedgerError, NodeUnavailable
+from api.pages.common import PageRoute, beijing_time, region_label, render, require_csrf, require_page_role
+from ledger.errors import (
+    ContractRefused,
+    LedgerError,
+    NodeUnavailable,
+    NonceRefused,
+    ReceiptTimeout,
+    TransactionNotMined,
+)
+from ledger.nodes import describe_node_call
 from ledger.rpc import RpcError
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -63,6 +75,9 @@ def describe(rt: Any, contract: str, fn: str, args: dict[str, Any]) -> str:
     if fn in ("suspendIssuer", "reinstateIssuer", "revokeIssuer"):
         verb = {"suspendIssuer": "暂停", "reinstateIssuer": "恢复", "revokeIssuer": "撤销"}[fn]
         return f"{verb}发证部门 {issuer(args['issuerId'])} 的发证资格"
+    node = describe_node_call(fn, args) if contract == "NodeRegistry" else None
+    if node is not None:
+        return node
     return f"{contract}.{fn or '未知操作'}"
 
 
@@ -118,6 +133,7 @@ def _page(request: Request, cred: Credential, status: int = 200, **extra: Any) -
         "title": "区域管理", "region_name": region_label(cred.region), "pending": pending, "done": done,
         "rules": _rules(rt, cred.region or 0), "regions": regions, "types": types,
         "threshold": region.threshold if region else None, "officer_count": len(region.officers) if region else None,
+        "signing": officers.signing_context(rt, cred.officer_address or ""),
         "form": extra.pop("form", {}), **extra}, status=status)
 
 
@@ -132,11 +148,18 @@ def _chain_error(exc: Exception) -> str:
         return "链上合约拒绝了该操作：" + exc.explanation
     if isinstance(exc, NodeUnavailable | RpcError):
         return "链节点暂时不可用，操作没有执行。请稍后重试。"
+    if isinstance(exc, ReceiptTimeout):
+        return "交易已发出，但尚未上链确认。请稍后刷新本页查看提案状态，确认未生效前不要重复提交。"
+    if isinstance(exc, TransactionNotMined):
+        return "交易未能上链（链上状态已变化，例如节点回退到较早的状态），操作没有执行。请重新提交。"
+    if isinstance(exc, NonceRefused):
+        return "节点反复拒绝该签名密钥的交易序号，操作没有执行。可能有其他程序在使用同一密钥，请联系运维核查后重试。"
     return f"操作没有执行：{exc}"
 
 
 @router.post("/pages/officer/approve")
-def approve(request: Request, proposal_id: str = Form(""), csrf: str = Form("")) -> Response:
+def approve(request: Request, proposal_id: str = Form(""), nonce: str = Form(""), deadline: str = Form(""),
+            signature: str = Form(""), csrf: str = Form("")) -> Response:
     require_csrf(request, csrf)
     cred = require_page_role(request, "officer")
     rt = request.app.state.runtime
@@ -148,9 +171,10 @@ def approve(request: Request, proposal_id: str = Form(""), csrf: str = Form(""))
     if p is None or p.region != cred.region:
         return _page(request, cred, 404, error=f"本地区没有编号为 {pid} 的提案。")
     try:
-        outcome = officers.approve(rt, cred.officer_address or "", cred.region or 0, pid)
-    except officers.OfficerKeyMissing as exc:
-        raise PageError(409, "无法签名", f"{exc}，不能代您批准。", "请联系运维登记您的签名密钥。") from None
+        signed = officers.parse_signed(nonce, deadline, signature)
+        outcome = officers.approve(rt, cred.officer_address or "", pid, signed)
+    except officers.SignedActRefused as exc:
+        return _page(request, cred, exc.status, error=exc.message)
     except (LedgerError, RpcError) as exc:
         return _page(request, cred, 409, error=_chain_error(exc))
     rt.indexer_nudge()
@@ -165,14 +189,9 @@ def _day(text: str) -> int | None:
     return int(datetime(d.year, d.month, d.day, tzinfo=CHINA).timestamp())
 
 
-@router.post("/pages/officer/propose")
-def propose(request: Request, action: str = Form("set"), type_code: str = Form(""), issuer_region: str = Form(""),
-            valid_from: str = Form(""), valid_until: str = Form(""), csrf: str = Form("")) -> Response:
-    require_csrf(request, csrf)
-    cred = require_page_role(request, "officer")
-    rt = request.app.state.runtime
-    form = {"action": action, "type_code": type_code, "issuer_region": issuer_region, "valid_from": valid_from,
-            "valid_until": valid_until}
+def _recognition_form(rt: Any, cred: Credential, action: str, type_code: str, issuer_region: str,
+                      valid_from: str, valid_until: str) -> tuple[dict[str, str], tuple[str, bytes] | None]:
+    """The recognition change's field errors, else its (target, calldata) as the officer signs it."""
     errors: dict[str, str] = {}
     if action not in ("set", "withdraw"):
         errors["action"] = "请选择“认可”或“撤回认可”。"
@@ -197,12 +216,40 @@ def propose(request: Request, action: str = Form("set"), type_code: str = Form("
     if end and end <= start:
         errors["valid_until"] = "截止日期必须晚于起始日期。"
     if errors:
+        return errors, None
+    return {}, officers.recognition_call(rt, cred.region or 0, action, type_code, region, start, end)
+
+
+@router.post("/pages/officer/propose/prepare")
+def prepare(request: Request, action: str = Form("set"), type_code: str = Form(""), issuer_region: str = Form(""),
+            valid_from: str = Form(""), valid_until: str = Form(""), csrf: str = Form("")) -> Response:
+    """The exact call the officer is about to sign (JSON for the page's script); nothing is sent."""
+    require_csrf(request, csrf)
+    cred = require_page_role(request, "officer")
+    rt = request.app.state.runtime
+    errors, call = _recognition_form(rt, cred, action, type_code, issuer_region, valid_from, valid_until)
+    if call is None:
+        return JSONResponse({"errors": errors}, status_code=422)
+    return JSONResponse({"region": cred.region, "target": call[0], "data": "0x" + call[1].hex()})
+
+
+@router.post("/pages/officer/propose")
+def propose(request: Request, action: str = Form("set"), type_code: str = Form(""), issuer_region: str = Form(""),
+            valid_from: str = Form(""), valid_until: str = Form(""), nonce: str = Form(""), deadline: str = Form(""),
+            signature: str = Form(""), csrf: str = Form("")) -> Response:
+    require_csrf(request, csrf)
+    cred = require_page_role(request, "officer")
+    rt = request.app.state.runtime
+    form = {"action": action, "type_code": type_code, "issuer_region": issuer_region, "valid_from": valid_from,
+            "valid_until": valid_until}
+    errors, call = _recognition_form(rt, cred, action, type_code, issuer_region, valid_from, valid_until)
+    if call is None:
         return _page(request, cred, 422, errors=errors, form=form)
     try:
-        outcome = officers.propose_recognition(rt, cred.officer_address or "", cred.region or 0, action, type_code,
-                                               region, start, end)
-    except officers.OfficerKeyMissing as exc:
-        raise PageError(409, "无法签名", f"{exc}，不能代您提出提案。", "请联系运维登记您的签名密钥。") from None
+        signed = officers.parse_signed(nonce, deadline, signature)
+        outcome = officers.propose(rt, cred.officer_address or "", cred.region or 0, call[0], call[1], signed)
+    except officers.SignedActRefused as exc:
+        return _page(request, cred, exc.status, error=exc.message, form=form)
     except (LedgerError, RpcError) as exc:
         return _page(request, cred, 409, error=_chain_error(exc), form=form)
     rt.indexer_nudge()
@@ -212,4 +259,3 @@ def propose(request: Request, action: str = Form("set"), type_code: str = Form("
         message = (f"已提出提案 #{outcome.proposal_id}（您的提出即第一份批准），"
                    "等待本地区另一名管理员批准后生效（双人双锁）。")
     return _page(request, cred, notice=message)
-

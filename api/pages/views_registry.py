@@ -1,5 +1,6 @@
-"""公开目录: regions, issuing departments, certificate types, the recognition matrix as a picture,
-and live counts — the page a journalist or another province looks at, without signing in.
+"""公开目录: regions, their federation nodes and node keys, issuing departments, certificate types, the
+recognition matrix as a picture, and live counts — the page a journalist or another province looks at,
+without signing in.
 
 Why the matrix is an SVG drawn on the server: it must show without scripts and print well, and
 it is read from the same indexed chain state the verifiers use, so the picture cannot disagree
@@ -18,6 +19,7 @@ from markupsafe import Markup, escape
 
 from api import metrics
 from api.pages.common import PageRoute, beijing_time, region_label, render
+from common.nodes import NodeKey, NodeKeyPurpose, NodeStatus
 from verifier.verdicts import Verdict
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -103,6 +105,40 @@ def counts(rt: Any) -> dict[str, Any]:
     }
 
 
+def _key_row(key: NodeKey, now: int) -> dict[str, str]:
+    """One node key in words: which algorithm, what it signs, its window, and whether it is in force now."""
+    try:
+        purpose = NodeKeyPurpose(key.purpose).label
+    except ValueError:
+        purpose = f"用途 {key.purpose}"
+    if key.valid_at(now):
+        state = "有效" + (f"（{beijing_time(key.valid_until)[:16]} 停用）" if key.valid_until else "")
+    elif key.valid_from > now and (key.valid_until is None or key.valid_until > key.valid_from):
+        state = "尚未生效"
+    else:
+        state = "已停用"
+    window = f"{beijing_time(key.valid_from)[:16]} 起" + (f"，{beijing_time(key.valid_until)[:16]} 止"
+                                                         if key.valid_until else "，不设截止")
+    return {"id": key.key_id, "short_id": key.key_id[:10] + "…" + key.key_id[-6:], "algorithm": key.algorithm_name,
+            "purpose": purpose, "window": window, "state": state}
+
+
+def node_rows(model: Any, now: int) -> list[dict[str, Any]]:
+    """Each member region's node as the chain's registry has it (and removed nodes, marked so)."""
+    codes = sorted({code for code, r in model.regions.items() if r.member} | {n.region for n in model.nodes()})
+    rows = []
+    for code in codes:
+        node = model.node_of(code)
+        if node is None:
+            rows.append({"name": region_label(code), "code": code, "url": "", "status": "尚未登记节点",
+                         "node_keys": []})
+            continue
+        status = {NodeStatus.ACTIVE: "在册", NodeStatus.REMOVED: "已移除"}.get(node.status, str(node.status))
+        rows.append({"name": region_label(code), "code": code, "url": node.base_url, "status": status,
+                     "node_keys": [_key_row(k, now) for k in model.node_keys(code)]})
+    return rows
+
+
 @router.get("/pages/registry")
 def registry(request: Request) -> Response:
     rt = request.app.state.runtime
@@ -129,7 +165,7 @@ def registry(request: Request) -> Response:
              for t in sorted(model.types.values(), key=lambda t: t.type_code)]
     return render(request, "registry.html", {
         "title": "公开目录", "regions": region_rows, "issuers": issuers, "types": types, "matrices": matrices,
-        "counts": counts(rt),
+        "nodes": node_rows(model, now), "counts": counts(rt),
     })
 
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from api import metrics
 from api.auth import require
-from api.credentials import Credential, holder_hash
+from api.credentials import Credential
 from api.departments import DepartmentRuntime, recent_certificates
 from api.errors import ApiError
 from issuers.errors import (
@@ -28,6 +28,7 @@ from issuers.errors import (
     NotOwnCertificate,
     NotYetAnchored,
     StatusChangeRefused,
+    TypeNotAuthorised,
 )
 from issuers.model import CertificateInvalid, FieldError
 
@@ -52,6 +53,11 @@ class IssueRequest(BaseModel):
 class BulkRequest(BaseModel):
     documents: list[dict[str, Any]] = Field(min_length=1, max_length=20_000)
     strict: bool = Field(False, description="true：任何一行有误则整批不入库；false：错误行单独拒绝，其余入库")
+    existing_ids: bool = Field(
+        False, description="true：导入省级平台已签发的证照，每行须带原证照标识 id，按导入规则校验"
+                           "（也接受以六位行政区划代码为颁发机构代码的证照标识，校验位照常核对）；"
+                           "false：新签发，id 须为本系统签发的规范形式。"
+                           " (true: import existing certificates with their provincial-platform ids; see README)")
 
 
 class StatusRequest(BaseModel):
@@ -90,33 +96,21 @@ def issuance_error(exc: IssuanceError | CertificateInvalid) -> ApiError:
         err.extra = {"fields": field_errors(exc.errors)}
         return err
     status = {DuplicateCertificate: 409, CertificateNotFound: 404, NotOwnCertificate: 403, NotYetAnchored: 409,
-              StatusChangeRefused: 409, ChainUnreachable: 503, IssuerMismatch: 403}.get(type(exc), 400)
+              StatusChangeRefused: 409, ChainUnreachable: 503, IssuerMismatch: 403,
+              TypeNotAuthorised: 403}.get(type(exc), 400)
     return ApiError(status, exc.code.upper(), exc.message + (f" ({exc.message_en})" if exc.message_en else ""))
-
-
-def _record_holding(request: Request, dept: DepartmentRuntime, cert_ids: list[str]) -> None:
-    rows = []
-    for cert_id in cert_ids:
-        issued = dept.service.certificate(cert_id)
-        holder = issued.document.get("holder", {})
-        number = holder.get("idNumber") if isinstance(holder, dict) else None
-        if isinstance(number, str):
-            rows.append({"holder_hash": holder_hash(number), "cert_id": cert_id, "issuer_code": issued.issuer_code,
-                         "type_code": issued.type_code, "accepted_at": int(issued.accepted_at)})
-    request.app.state.runtime.holdings.add(rows)
 
 
 @router.post("", status_code=201, response_model=IssueResponse, summary="签发一份证照",
              responses={422: {"description": "证照数据校验未通过：逐项列出字段与规则"},
                         409: {"description": "同一证照标识已签发过不同内容"},
-                        403: {"description": "不是发证部门凭证，或文档写了其他部门"}})
+                        403: {"description": "不是发证部门凭证，文档写了其他部门，或本部门未获链上授权签发该类证照"}})
 def issue(request: Request, body: IssueRequest, cred: Credential = Depends(require("department"))) -> IssueResponse:
     dept = _dept(request, cred)
     try:
         receipt = dept.service.issue(body.document)
     except (IssuanceError, CertificateInvalid) as exc:
         raise issuance_error(exc) from None
-    _record_holding(request, dept, [receipt.cert_id])
     metrics.ISSUED.inc()
     return IssueResponse(cert_id=receipt.cert_id, document_root="0x" + receipt.document_root.hex(),
                          already_accepted=receipt.already_accepted)
@@ -126,9 +120,8 @@ def issue(request: Request, body: IssueRequest, cred: Credential = Depends(requi
              responses={200: {"description": "逐行结果：accepted / already_accepted / rejected（含字段与规则）"}})
 def bulk(request: Request, body: BulkRequest, cred: Credential = Depends(require("department"))) -> JSONResponse:
     dept = _dept(request, cred)
-    result = dept.service.issue_many(body.documents, strict=body.strict)
+    result = dept.service.issue_many(body.documents, strict=body.strict, existing_ids=body.existing_ids)
     if result.stored:
-        _record_holding(request, dept, result.accepted)
         metrics.ISSUED.inc(len(result.accepted))
     body_out = {
         "total": result.total, "stored": result.stored,
@@ -148,15 +141,16 @@ def list_certificates(request: Request, limit: int = 50,
 
 
 def _own(dept: DepartmentRuntime, cert_id: str) -> None:
+    """The certificate is this department's; another department's gets the very answer of an
+    unknown id (404), so a department cannot learn which identifiers others have issued."""
     stored = dept.service.store.certificate(cert_id, decrypt=False)
-    if stored is None:
-        raise ApiError(404, "CERTIFICATE_NOT_FOUND", f"没有这个证照：{cert_id} (no such certificate)")
-    if stored.issuer_code != dept.credit_code:
-        raise ApiError(403, "NOT_OWN_CERTIFICATE", "这不是本部门签发的证照，无权查看或变更 (not your certificate)")
+    if stored is None or stored.issuer_code != dept.credit_code:
+        raise ApiError(404, "CERTIFICATE_NOT_FOUND", f"本部门没有这个证照：{cert_id} (no such certificate)",
+                       "请核对证照标识；只能查看和变更本部门签发的证照。")
 
 
 @router.get("/{cert_id}", summary="查看本部门一份证照及其链上状态",
-            responses={404: {"description": "没有这个证照"}, 403: {"description": "不是本部门的证照"}})
+            responses={404: {"description": "本部门没有这个证照（不存在，或是其他部门的）"}})
 def read(request: Request, cert_id: str, cred: Credential = Depends(require("department"))) -> dict[str, Any]:
     dept = _dept(request, cred)
     _own(dept, cert_id)

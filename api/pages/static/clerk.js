@@ -49,15 +49,37 @@
   const initial = document.getElementById("verdict-headline");
   if (initial) initial.focus();
 
+  // 应急模式 (clerk-offline.js): the node cannot be reached, so the page verifies with its kept snapshot.
+  async function offline(body, focusVerdict) {
+    const off = window.hurenOffline;
+    if (!off) return false;
+    const text = body.get("text");
+    const image = body.get("image");
+    try {
+      if (typeof text === "string" && text.trim()) return await off.verifyText(text, focusVerdict);
+      if (image && image.size) return await off.verifyImage(image);
+    } catch (e) { /* shown as a failed verification below */ }
+    return false;
+  }
+
   async function submit(url, body, focusVerdict, decodedAt) {
     busy = true;
     problem("");
     try {
-      const r = await fetch(url, {
-        method: "POST", body, credentials: "same-origin", headers: { "X-Requested-With": "huren-page" },
-      });
+      let r;
+      try {
+        r = await fetch(url, {
+          method: "POST", body, credentials: "same-origin", headers: { "X-Requested-With": "huren-page" },
+        });
+      } catch (e) {
+        if (await offline(body, focusVerdict)) return true;
+        throw e;
+      }
       let data = null;
       try { data = await r.json(); } catch (e) { data = null; }
+      // A proxy's answer for a node it cannot reach (ours are JSON with `html` or `error`).
+      if ([502, 503, 504].includes(r.status) && !(data && (data.html !== undefined || data.error))
+          && await offline(body, focusVerdict)) return true;
       if (r.ok && data && data.html !== undefined) {
         result.innerHTML = data.html;
         wire();
@@ -71,7 +93,7 @@
       const err = data && data.error;
       problem(err ? [err.title, err.message, err.hint].filter(Boolean).join("：") : "核验请求失败（" + r.status + "），请重试。");
     } catch (e) {
-      problem("网络连接失败，未能核验。请检查网络后重试。");
+      problem("网络连接失败，未能核验；本页也没有可用的离线名录（请在联网时打开本页）。请检查网络后重试。");
     } finally {
       busy = false;
     }
@@ -82,7 +104,7 @@
     event.preventDefault();
     const area = document.getElementById("text");
     if (!area.value.trim()) {
-      problem("请先粘贴出示码文本（以 HR1: 开头）或引用网址。");
+      problem("请先粘贴出示码文本（以 HR2: 开头）或引用码。");
       area.focus();
       return;
     }
@@ -116,7 +138,7 @@
       try { symbols = await zbarWasm.scanImageData(ctx.getImageData(0, 0, w, h)); } catch (e) { symbols = []; }
       for (const s of symbols) {
         const text = s.decode();
-        if (!/^HR1:/.test(text) && !/^https?:\/\//i.test(text)) {
+        if (!/^(HR2|HR1|HRR1):/.test(text) && !/^https?:\/\//i.test(text)) {
           say("这个二维码不是本系统的出示码：请扫描持证人“我的证照”页面上的出示码。");
           continue;
         }

@@ -56,6 +56,11 @@
     if (refreshing) return;
     refreshing = true;
     try {
+      if (form.dataset.bound === "1" && window.hurenHolder) { // signed on this device (wallet-holder.js)
+        show(await window.hurenHolder.refresh(form));
+        failures = 0;
+        return;
+      }
       const r = await fetch(form.action, {
         method: "POST", body: new FormData(form), credentials: "same-origin",
         headers: { "X-Requested-With": "huren-page" },
@@ -68,7 +73,8 @@
       }
     } catch (e) {
       failures += 1;
-      note.textContent = "网络连接失败，未能刷新。可点“立即刷新”重试。";
+      note.textContent = (form.dataset.bound === "1" ? "未能刷新：" + e.message : "网络连接失败，未能刷新")
+        + "。可点“立即刷新”重试。";
     } finally {
       refreshing = false;
     }
