@@ -104,7 +104,7 @@ def main() -> None:
             events = indexer.stats.events
             assert len(indexer.model.anchors) == anchors, "indexer lost anchors"
             assert len(indexer.model.cert_status) == revocations, "indexer lost revocations"
-            view = IndexedChainView(indexer, max_staleness_s=None)
+            view = IndexedChainView(indexer)
             rng = random.Random(1)
             sample = [rng.choice(roots) for _ in range(args.lookups)]
             issuer = revoked[0][1]

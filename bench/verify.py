@@ -29,13 +29,24 @@ Figures:
   verification), same process, same node.
 * http_per_s, p50_ms, p99_ms — POST /v1/verify against the real API: uvicorn in a separate
   process with `--workers 2` (`python -m uvicorn api.app:create_app --factory` with the HUREN_*
-  environment from `seed()`), each request authenticated by one of 32 verifier credentials
-  (8 service windows per region), its answer written to the hash-chained verification log
-  before it is returned. Load: `wrk` (Debian package) with a Lua script posting the JSON
-  bodies over `--connections` keep-alive connections; without wrk, an asyncio + httpx client
-  in a separate process. Latency percentiles are the load tool's, over the measured run.
+  environment from `seed()`), its answer written to the hash-chained verification log before
+  it is returned. Each presentation of the mix is scanned at a service window of its own: 1,024
+  verifier credentials at the production default rate limit (one window's: 2/s, 10 at once,
+  counted across both workers), so the load is what a province's many windows send, not one
+  token with a rate no window has; each window sees about throughput/1,024 requests a second.
+  Load: `wrk` (Debian package) with a Lua script posting the JSON bodies over `--connections`
+  keep-alive connections; without wrk, an asyncio + httpx client in a separate process.
+  Latency percentiles are the load tool's, over the measured run.
 
-Last line: `verify inproc_per_s=<x> http_per_s=<y> p50_ms=<a> p99_ms=<b> naive_per_s=<z> qr_version=<v>`.
+No figure without the expected answers: both load tools count the answers that carry a verdict
+(200, or 400 for a MALFORMED code); if fewer than 99.9% of the requests got one (rate limited,
+redirected, refused, failed), the run prints why and exits with status 1 instead of a throughput.
+
+Before the last line, bench/presets.py's table: the QR version of every catalogue type's default
+preset in HR2 (stamped, full batch of 1,024) with a byte breakdown by part.
+
+Last line: `verify inproc_per_s=<x> http_per_s=<y> p50_ms=<a> p99_ms=<b> naive_per_s=<z> qr_version=<v>
+qr_default_max=<largest default-preset version over all types>`.
 """
 
 from __future__ import annotations
@@ -62,8 +73,13 @@ import httpx
 
 from api.credentials import CredentialStore
 from api.seed import BJ, HE, LICENCE, SH, TJ, seed
+from api.stamping import load_stamp_signers
 from bench.machine import describe
+from bench.presets import preset_sizes, report
+from common.document import field_leaf
 from common.eip712 import Domain
+from common.merkle import process_multiproof, process_proof
+from common.stamp import StampSigner
 from issuers.anchoring import AnchorPolicy, AnchorWorker
 from issuers.chain_link import ChainLink
 from issuers.field_cipher import FieldCipher, new_field_key
@@ -74,7 +90,7 @@ from issuers.samples import sample_document
 from issuers.service import IssuedCertificate, IssuerService
 from issuers.store import CertificateStore
 from ledger import store as st
-from ledger.anvil import free_port, start_anvil
+from ledger.anvil import IDLE_BLOCK_TIME_S, free_port, start_anvil
 from ledger.chainview import IndexedChainView, RpcChainView
 from ledger.devnet import Devnet
 from ledger.indexer import Indexer
@@ -92,8 +108,9 @@ BATCH = 1024
 DISCLOSED = ("claims.entityName", "claims.creditCode", "claims.legalRepresentative", "claims.registrationDate")
 PURPOSE = "在河北办理营业执照异地经营备案"
 REGION_MIX = ((HE, 55), (TJ, 15), (BJ, 20), (SH, 10))
-WINDOWS_PER_REGION = 8
 REVOKED, SUSPENDED = 16, 16
+#: Share of requests that must be answered with a verdict for a throughput to be printed.
+MIN_VERDICT_SHARE = 0.999
 
 
 @dataclass(frozen=True)
@@ -149,8 +166,8 @@ def issue_batch(net: Devnet, tmp: Path, rng: random.Random) -> tuple[list[Issued
 
 
 def make_mix(certs: Sequence[IssuedCertificate], holder_keys: dict[str, bytes], domain: Domain,
-             seed_: int = 7) -> list[Item]:
-    """The 1,024 presentations, created now (so each phase gets fresh codes)."""
+             stamper: StampSigner, seed_: int = 7) -> list[Item]:
+    """The 1,024 presentations, created now (so each phase gets fresh codes), stamped as a wallet does."""
     rng = random.Random(seed_)
     regions = [r for r, weight in REGION_MIX for _ in range(weight)]
     now = int(time.time())
@@ -162,11 +179,14 @@ def make_mix(certs: Sequence[IssuedCertificate], holder_keys: dict[str, bytes], 
         p = make_presentation(list(cert.fields), DISCLOSED, batch_root=cert.batch_root, batch_proof=cert.batch_proof,
                               issuer_signature=cert.signature, purpose=PURPOSE, domain=domain,
                               holder_key=holder_keys.get(cert.cert_id), now=now - 1200 if kind == "stale" else now,
-                              ttl_s=600)
-        if kind == "tampered":
+                              ttl_s=600, stamp_signer=stamper)
+        if kind == "tampered":  # as a forger re-encodes it: HR2 carries no roots, they follow the fields
             fields = [replace(f, value="北京示例伪造科技有限公司") if f.path == "claims.entityName" else f
                       for f in p.disclosure.fields]
-            p = replace(p, disclosure=replace(p.disclosure, fields=fields))
+            root = process_multiproof([field_leaf(f.salt, f.path, f.value) for f in fields], p.disclosure.proof,
+                                      p.disclosure.flags)
+            p = replace(p, disclosure=replace(p.disclosure, fields=fields), document_root=root,
+                        batch_root=process_proof(root, p.batch_proof))
         text = encode(p)
         if kind == "garbage":
             text = text[: len(text) // 2]
@@ -221,6 +241,7 @@ local lines = {}
 for line in io.lines(os.getenv("HUREN_BENCH_BODIES")) do lines[#lines + 1] = line end
 local i = 0
 statuses = {}  -- global: done() reads each thread's copy through thread:get
+verdicts = 0  -- answers carrying a verdict (200, or 4xx MALFORMED): the ones a throughput may count
 local threads = {}
 
 setup = function(thread) table.insert(threads, thread) end
@@ -236,22 +257,26 @@ end
 
 response = function(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
+  if status < 500 and status ~= 429 and body and body:find('"verdict"', 1, true) then verdicts = verdicts + 1 end
 end
 
 done = function(summary, latency, requests)
   local merged = {}
+  local with_verdict = 0
   for _, thread in ipairs(threads) do
     local s = thread:get("statuses")
     for code, n in pairs(s) do merged[code] = (merged[code] or 0) + n end
+    with_verdict = with_verdict + thread:get("verdicts")
   end
   local parts = {}
   for code, n in pairs(merged) do parts[#parts + 1] = code .. ":" .. n end
   io.write("STATUSES " .. table.concat(parts, ",") .. "\n")
+  io.write("VERDICTS " .. with_verdict .. "\n")
   io.write(string.format("PCTL p50=%.3f p90=%.3f p99=%.3f max=%.3f\n", latency:percentile(50) / 1000,
                          latency:percentile(90) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
   io.write(string.format("TOTAL requests=%d duration_s=%.3f errors=%d\n", summary.requests,
                          summary.duration / 1e6, summary.errors.connect + summary.errors.read +
-                         summary.errors.write + summary.errors.timeout + summary.errors.status))
+                         summary.errors.write + summary.errors.timeout))
 end
 """
 
@@ -290,6 +315,25 @@ class HttpRun:
     max_ms: float
     statuses: dict[str, int]
     tool: str
+    verdicts: int = 0  # answers carrying a verdict (200, or 400 MALFORMED)
+    errors: int = 0  # requests without any answer (connect, read, write errors, time-outs)
+
+
+def refusal(statuses: dict[str, int], verdicts: int, errors: int, min_share: float = MIN_VERDICT_SHARE) -> str | None:
+    """Why a load run's throughput must not be printed, or None if it may.
+
+    A throughput counts verifications; answers that are not verdicts (a 429 from the rate limit,
+    a 307 redirect, a 401, a 5xx, no answer at all) would make any figure a lie, as the old
+    httpx fallback's "650 verifications/s" of 307 redirects was.
+    """
+    requests = sum(statuses.values()) + errors
+    if requests == 0:
+        return "no request was answered"
+    share = verdicts / requests
+    if share < min_share:
+        return (f"only {verdicts} of {requests} requests ({share:.1%}) were answered with a verdict, "
+                f"{min_share:.1%} required; statuses {statuses}, {errors} without an answer")
+    return None
 
 
 def start_api(env: dict[str, str], port: int, workers: int, log_path: Path) -> subprocess.Popen[bytes]:
@@ -324,11 +368,11 @@ def stop_api(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def write_bodies(items: Sequence[Item], tokens: dict[int, list[str]], path: Path) -> None:
-    rng = random.Random(11)
+def write_bodies(items: Sequence[Item], windows: Sequence[str], path: Path) -> None:
+    """One line per presentation, scanned at its own window: `windows[i]` is item i's window's token."""
     with path.open("w") as f:
-        for item in items:
-            f.write(rng.choice(tokens[item.region]) + "\t" + json.dumps({"presentation": item.text}) + "\n")
+        for item, token in zip(items, windows, strict=True):
+            f.write(token + "\t" + json.dumps({"presentation": item.text}) + "\n")
 
 
 def run_wrk(url: str, bodies: Path, script: Path, connections: int, threads: int, seconds: int) -> HttpRun:
@@ -343,8 +387,10 @@ def run_wrk(url: str, bodies: Path, script: Path, connections: int, threads: int
     pctl = dict(re.findall(r"(p50|p90|p99|max)=([0-9.]+)", out.split("PCTL", 1)[1]))
     total = dict(re.findall(r"(requests|duration_s|errors)=([0-9.]+)", out.split("TOTAL", 1)[1]))
     statuses = dict(x.split(":") for x in out.split("STATUSES ", 1)[1].split("\n", 1)[0].split(",") if x)
+    verdicts = int(out.split("VERDICTS ", 1)[1].split("\n", 1)[0])
     return HttpRun(float(total["requests"]) / float(total["duration_s"]), float(pctl["p50"]), float(pctl["p99"]),
-                   float(pctl["p90"]), float(pctl["max"]), {k: int(v) for k, v in statuses.items()}, "wrk")
+                   float(pctl["p90"]), float(pctl["max"]), {k: int(v) for k, v in statuses.items()}, "wrk",
+                   verdicts, int(float(total["errors"])))
 
 
 def run_httpx(url: str, bodies: Path, connections: int, seconds: int) -> HttpRun:
@@ -355,10 +401,22 @@ def run_httpx(url: str, bodies: Path, connections: int, seconds: int) -> HttpRun
     ).stdout
     data = json.loads(out.strip().splitlines()[-1])
     return HttpRun(data["per_s"], data["p50_ms"], data["p99_ms"], data["p90_ms"], data["max_ms"], data["statuses"],
-                   "httpx")
+                   "httpx", data["verdicts"], data["errors"])
+
+
+def _has_verdict(reply: httpx.Response) -> bool:
+    if reply.status_code == 429 or not 200 <= reply.status_code < 500:
+        return False
+    try:
+        body = reply.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and isinstance(body.get("verdict"), str)
 
 
 def _load_main(url: str, bodies_path: str, connections: int, seconds: int) -> None:
+    """POST each body to `url`/v1/verify (the path itself: `base_url` + "" would add a slash, and
+    the 307 redirects to the route were once counted as verifications); print the figures as JSON."""
     import asyncio
 
     lines = [line.rstrip("\n").split("\t", 1) for line in Path(bodies_path).read_text().splitlines()]
@@ -366,28 +424,37 @@ def _load_main(url: str, bodies_path: str, connections: int, seconds: int) -> No
     async def main() -> None:
         latencies: list[float] = []
         statuses: Counter[str] = Counter()
+        verdicts = errors = 0
         deadline = time.perf_counter() + seconds
         limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-        async with httpx.AsyncClient(base_url=url, limits=limits, timeout=10) as client:
+        async with httpx.AsyncClient(base_url=url, limits=limits, timeout=10, follow_redirects=False) as client:
 
             async def worker(start: int) -> None:
+                nonlocal verdicts, errors
                 i = start
                 while time.perf_counter() < deadline:
                     token, body = lines[i % len(lines)]
                     i += connections
                     t = time.perf_counter()
-                    r = await client.post("", content=body, headers={"Authorization": f"Bearer {token}",
-                                                                     "Content-Type": "application/json"})
+                    try:
+                        r = await client.post("/v1/verify", content=body,
+                                              headers={"Authorization": f"Bearer {token}",
+                                                       "Content-Type": "application/json"})
+                    except httpx.HTTPError:
+                        errors += 1
+                        continue
                     latencies.append(time.perf_counter() - t)
                     statuses[str(r.status_code)] += 1
+                    verdicts += _has_verdict(r)
 
             t0 = time.perf_counter()
             await asyncio.gather(*(worker(k) for k in range(connections)))
             elapsed = time.perf_counter() - t0
         latencies.sort()
-        pct = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
+        pct = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else 0.0  # noqa: E731
         print(json.dumps({"per_s": len(latencies) / elapsed, "p50_ms": pct(0.5), "p90_ms": pct(0.9),
-                          "p99_ms": pct(0.99), "max_ms": latencies[-1] * 1000, "statuses": dict(statuses)}))
+                          "p99_ms": pct(0.99), "max_ms": pct(1.0), "statuses": dict(statuses),
+                          "verdicts": verdicts, "errors": errors}))
 
     asyncio.run(main())
 
@@ -431,7 +498,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.load:
         url, bodies, connections, seconds = args.load
-        _load_main(url + "/v1/verify", bodies, int(connections), int(seconds))
+        _load_main(url, bodies, int(connections), int(seconds))
         return
     passes = args.passes or (2 if args.quick else 7)
     naive_n = args.naive or (64 if args.quick else 256)
@@ -439,7 +506,7 @@ def main() -> None:
 
     print(describe())
     print("load average before the run (1/5/15 min): " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
-    node = start_anvil()
+    node = start_anvil(block_time=IDLE_BLOCK_TIME_S, mixed_mining=True)  # facts stay fresh over long phases
     tmp = Path(tempfile.mkdtemp(prefix="huren-bench-verify-"))
     api: subprocess.Popen[bytes] | None = None
     cleanups: list[Callable[[], None]] = []
@@ -452,17 +519,19 @@ def main() -> None:
         world = seed(node, tmp / "demo", db_url=db_url)
         net = world.net
         certs, holder_keys = issue_batch(net, tmp, random.Random(3))
+        stamper = load_stamp_signers(Path(world.env["HUREN_STAMP_KEYS_FILE"]),
+                                     Path(world.env["HUREN_PASSPHRASE_FILE"]).read_text().strip())[BJ]
         domain = Domain(net.manifest.chain_id, net.manifest.ledger_address)
         policies = {r: VerifierPolicy(region=r, domain=domain, confirmations=2) for r, _ in REGION_MIX}
         print(f"set-up: demo consortium seeded, {BATCH} business licences issued and anchored in one batch, "
               f"{REVOKED} revoked, {SUSPENDED} suspended ({time.perf_counter() - t:.1f} s, not timed)")
 
-        items = make_mix(certs, holder_keys, domain)
+        items = make_mix(certs, holder_keys, domain, stamper)
         sizes = [len(i.text) for i in items if i.kind == "normal"]
         qr_unbound, qr_bound = measured_qr_version(items, False), measured_qr_version(items, True)
         n_fields = min(len(c.fields) for c in certs)
         print(f"presentations: 4 of the {n_fields - 7} optional fields of a {n_fields}-field business licence "
-              f"({n_fields + 1} with a holder key) disclosed (+7 always), batch of {BATCH}; HR1 text {min(sizes)}-"
+              f"({n_fields + 1} with a holder key) disclosed (+7 always), batch of {BATCH}; HR2 text {min(sizes)}-"
               f"{max(sizes)} characters; QR version at level M: {qr_unbound} unbound, {qr_bound} holder-bound")
 
         # In-process, one core.
@@ -474,7 +543,7 @@ def main() -> None:
         os.sched_setaffinity(0, {args.cpu})
         try:
             inproc(items[:128], view, policies, 1, indexer)  # warm caches (lru, domain separators)
-            items = make_mix(certs, holder_keys, domain)
+            items = make_mix(certs, holder_keys, domain, stamper)
             wall_rate, cpu_median, cpu_rate, verdicts = inproc(items, view, policies, passes, indexer)
         finally:
             os.sched_setaffinity(0, affinity)
@@ -490,9 +559,10 @@ def main() -> None:
               f"-> indexed is {cpu_rate / naive_rate:.0f}x faster")
 
         # HTTP under concurrent load.
+        # One service window per presentation, each with a credential at the default (one window's) rate.
         creds = CredentialStore(st.make_engine(world.env["HUREN_DB_URL"]))
-        tokens = {r: [creds.add("verifier", f"bench window {r}-{k}", region=r)[1] for k in range(WINDOWS_PER_REGION)]
-                  for r, _ in REGION_MIX}
+        windows = [creds.add("verifier", f"bench window {item.region}-{k}", region=item.region)[1]
+                   for k, item in enumerate(items)]
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         env = {**world.env, "HUREN_PUBLIC_BASE_URL": url}
@@ -503,7 +573,7 @@ def main() -> None:
         bodies = tmp / "bodies.tsv"
 
         def load(duration: int) -> HttpRun:
-            write_bodies(make_mix(certs, holder_keys, domain), tokens, bodies)
+            write_bodies(make_mix(certs, holder_keys, domain, stamper), windows, bodies)
             if tool == "wrk":
                 return run_wrk(url, bodies, script, args.connections, 1, duration)
             return run_httpx(url, bodies, args.connections, duration)
@@ -516,16 +586,22 @@ def main() -> None:
         pg_cpu_ms = (named_processes_cpu_s("postgres") - pg_before) * 1000 / answered
         stop_api(api)
         api = None
+        refused = refusal(http.statuses, http.verdicts, http.errors)
+        if refused is not None:
+            raise SystemExit(f"bench.verify: no throughput figure — {refused}")
         print(f"HTTP ({tool}, {args.connections} connections, {seconds} s, uvicorn --workers {args.workers}, "
-              f"{args.db}, {len(tokens) * WINDOWS_PER_REGION} verifier credentials): {http.per_s:.0f}/s, "
+              f"{args.db}, {len(windows)} service windows' verifier credentials at the default rate limit; "
+              f"{http.verdicts} verdicts): {http.per_s:.0f}/s, "
               f"p50 {http.p50_ms:.1f} ms, p90 {http.p90_ms:.1f} ms, p99 {http.p99_ms:.1f} ms, "
               f"max {http.max_ms:.1f} ms; statuses {http.statuses}; API processes used {server_cpu_ms:.2f} ms of CPU "
               f"per request (2 cores' worth: {2000 / server_cpu_ms:.0f}/s if nothing else ran)"
               + (f"; the PostgreSQL server used {pg_cpu_ms:.2f} ms per request on the same cores"
                  if args.db == "postgresql" else ""))
         print("load average after the run (1/5/15 min): " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+        qr_default_max, _ = report(preset_sizes())
         print(f"verify inproc_per_s={cpu_rate:.0f} http_per_s={http.per_s:.0f} p50_ms={http.p50_ms:.1f} "
-              f"p99_ms={http.p99_ms:.1f} naive_per_s={naive_rate:.1f} qr_version={qr_unbound}")
+              f"p99_ms={http.p99_ms:.1f} naive_per_s={naive_rate:.1f} qr_version={qr_unbound} "
+              f"qr_default_max={qr_default_max}")
     except BaseException:
         log = tmp / "api.log"
         if log.exists():
