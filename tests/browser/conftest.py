@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from api.seed import DEPARTMENTS, add_holder
-from ledger.anvil import start_anvil
+from ledger.anvil import IDLE_BLOCK_TIME_S, start_anvil
 from tests.e2e.stack import Stack, running_stack, wait_anchored
 
 CHROMIUM = os.environ.get("HUREN_CHROMIUM", "/usr/bin/chromium")
@@ -54,7 +54,7 @@ def output_dir() -> Path:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     _require_tools()
-    node = start_anvil()
+    node = start_anvil(block_time=IDLE_BLOCK_TIME_S, mixed_mining=True)  # ticks when idle, as a network does
     try:
         with running_stack(node, tmp_path_factory.mktemp("browser-stack"), presentation_ttl_s=300) as s:
             yield s
@@ -202,7 +202,8 @@ def expired_code(stack: Stack, cert_id: str, dept: str = "bj-amr") -> str:
     assert issued.batch_root is not None and issued.batch_proof is not None
     p = make_presentation(list(issued.fields), ["claims.entityName"], batch_root=issued.batch_root,
                           batch_proof=issued.batch_proof, issuer_signature=issued.signature, purpose="旧截图",
-                          domain=rt.domain, now=int(time.time()) - 1200, ttl_s=300)
+                          domain=rt.domain, now=int(time.time()) - 1200, ttl_s=300,
+                          stamp_signer=rt.stamp_signers[issued.document["issuer"]["region"]])
     return encode(p)
 
 

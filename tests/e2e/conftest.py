@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 
 from api.seed import add_holder, demo_documents
-from ledger.anvil import start_anvil
+from ledger.anvil import IDLE_BLOCK_TIME_S, start_anvil
 from tests.e2e.stack import Stack, running_stack, wait_anchored
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    node = start_anvil()
+    node = start_anvil(block_time=IDLE_BLOCK_TIME_S, mixed_mining=True)  # ticks when idle, as a network does
     try:
         with running_stack(node, tmp_path_factory.mktemp("stack"), presentation_ttl_s=300) as s:
             yield s

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +18,12 @@ from api.app import create_app
 from api.seed import DemoWorld, seed
 from api.settings import Settings
 from ledger.anvil import Anvil, free_port
+
+#: The shared stacks' tests reuse a few seeded tokens hundreds of times a minute, so those stacks
+#: limit nothing in practice (the limiter still runs on every request); the limits themselves are
+#: tested at their defaults on stacks of their own (tests/e2e/test_e2e_rate_limits.py).
+UNLIMITED_RATES: dict[str, Any] = {"rate_per_s": 1e6, "rate_burst": 10**6, "signin_rate_per_s": 1e6,
+                                   "signin_burst": 10**6}
 
 
 @dataclass
@@ -32,14 +38,18 @@ class Stack:
 
 
 @contextmanager
-def running_stack(node: Anvil, workdir: Path, db_url: str | None = None, **settings: Any) -> Iterator[Stack]:
-    world = seed(node, workdir, db_url=db_url)
+def running_stack(node: Anvil, workdir: Path, db_url: str | None = None,
+                  before_start: Callable[[DemoWorld], None] | None = None, **settings: Any) -> Iterator[Stack]:
+    """The seeded demo world served over HTTP; `before_start` may add to the world (e.g. a department)."""
     port = free_port()
+    world = seed(node, workdir, db_url=db_url, node_base_url=f"http://127.0.0.1:{port}")
+    if before_start is not None:
+        before_start(world)
     env = {**world.env, "HUREN_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        app = create_app(Settings.from_env(**settings))
+        app = create_app(Settings.from_env(**{**UNLIMITED_RATES, **settings}))
     finally:
         for k, v in old.items():
             if v is None:

@@ -48,17 +48,23 @@ def test_department_cannot_revoke_another_departments_certificate(stack):
     wait_anchored(stack, holder, cert_id)
     with stack.client("tj-amr") as c:
         reply = c.post(f"/v1/certificates/{cert_id}/revoke", json={"reason": "撤销"})
-    assert reply.status_code == 403
-    assert reply.json()["error"]["code"] == "NOT_OWN_CERTIFICATE"
+        unknown = c.post(f"/v1/certificates/{cert_id[:-4]}0000/revoke", json={"reason": "撤销"})
+    assert reply.status_code == 404
+    assert reply.json()["error"]["code"] == unknown.json()["error"]["code"] == "CERTIFICATE_NOT_FOUND"
     with stack.client("verifier-130000") as c:
         assert c.post("/v1/verify", json={"presentation": present(stack, holder, cert_id)}).json()["verdict"] \
             == "VALID"
 
 
-def test_department_cannot_read_another_departments_certificate(stack):
+def test_another_departments_certificate_is_answered_as_an_unknown_id(stack):
+    """404, as for an id that does not exist: a department cannot learn which ids others issued."""
     cert_id, _, _ = issue_licence(stack, 22)
+    unknown_id = cert_id[:-4] + ("0000" if not cert_id.endswith("0000") else "1111")
     with stack.client("he-amr") as c:
-        assert c.get(f"/v1/certificates/{cert_id}").status_code == 403
+        theirs, unknown = c.get(f"/v1/certificates/{cert_id}"), c.get(f"/v1/certificates/{unknown_id}")
+    assert theirs.status_code == unknown.status_code == 404
+    assert theirs.json()["error"]["code"] == unknown.json()["error"]["code"] == "CERTIFICATE_NOT_FOUND"
+    assert theirs.json()["error"]["hint"] == unknown.json()["error"]["hint"]
 
 
 def test_holder_cannot_present_someone_elses_certificate(stack):

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from api.metrics import REGISTRY
-from api.ratelimit import RateLimiter
 from tests.e2e.conftest import issue_licence, present, wait_anchored
 
 
@@ -82,30 +81,29 @@ def test_fast_lane_answers_are_in_the_verification_log(stack, presentation):
     assert "0x" + entry.entry_hash.hex() == body["log_entry"]["entryHash"]
 
 
-def test_a_credential_over_its_rate_limit_gets_429_from_the_fast_lane(stack, presentation, monkeypatch):
-    runtime = stack.app.state.runtime
-    monkeypatch.setattr(runtime, "rate_limiter", RateLimiter(rate_per_s=0.01, burst=1))  # one request per 100 s
-    cred, token = runtime.credentials.add("verifier", "限流测试窗口", region=130000)
-    assert runtime.rate_limiter.allow(cred.id) == 0.0  # the one request of its burst
-    served = _lane("served")
+def test_a_credential_over_its_rate_limit_gets_429_before_the_fast_lane(stack, presentation):
+    """The limiter (api/ratelimit.py) answers first; the lane neither serves nor passes the request on."""
+    _, token = stack.app.state.runtime.credentials.add("verifier", "限流测试窗口", region=130000,
+                                                       rate_per_s=0.001, rate_burst=1)  # one request per 1,000 s
     with stack.client() as c:
-        reply = c.post("/v1/verify", json={"presentation": presentation},
-                       headers={"Authorization": f"Bearer {token}"})
+        first = c.post("/v1/verify", json={"presentation": presentation}, headers={"Authorization": f"Bearer {token}"})
+        served, passed_on = _lane("served"), _lane("passed_on")
+        reply = c.post("/v1/verify", json={"presentation": presentation}, headers={"Authorization": f"Bearer {token}"})
+    assert first.status_code == 200 and first.json()["verdict"] == "VALID"
     assert reply.status_code == 429
-    assert reply.json()["error"]["code"] == "RATE_LIMITED"
+    assert reply.json()["error"]["code"] == "RATE_LIMITED" and "频繁" in reply.json()["error"]["message"]
     assert int(reply.headers["retry-after"]) >= 1
-    assert _lane("served") == served + 1
+    assert (_lane("served"), _lane("passed_on")) == (served, passed_on)
 
 
 @pytest.mark.parametrize(("headers", "body", "status"), [
     ({}, b'{"presentation": "HR1:X"}', 401),                                         # no token
     ({"Authorization": "Bearer hr_unknown"}, b'{"presentation": "HR1:X"}', 401),     # unknown token
     ({"Authorization": "Bearer {department}"}, b'{"presentation": "HR1:X"}', 403),   # wrong role
-    ({"Authorization": "Bearer {verifier}"}, b'{"presentation": ', 422),            # broken JSON
     ({"Authorization": "Bearer {verifier}"}, b'["HR1:X"]', 422),                    # not an object
     ({"Authorization": "Bearer {verifier}"}, b'{"presentation": 5}', 422),          # not a string
     ({"Authorization": "Bearer {verifier}"}, b'{"reference": "https://x/r/abc"}', 400),  # a reference
-], ids=["no-token", "unknown-token", "wrong-role", "broken-json", "array", "number", "reference"])
+], ids=["no-token", "unknown-token", "wrong-role", "array", "number", "reference"])
 def test_requests_the_fast_lane_does_not_take_are_answered_by_the_route(stack, headers, body, status):
     tokens = {"department": stack.world.tokens["bj-amr"], "verifier": stack.world.tokens["verifier-130000"]}
     headers = {k: v.format(**tokens) for k, v in headers.items()}
@@ -115,3 +113,15 @@ def test_requests_the_fast_lane_does_not_take_are_answered_by_the_route(stack, h
     assert reply.status_code == status
     assert set(reply.json()["error"]) >= {"code", "message", "hint"}
     assert _lane("passed_on") == passed + 1
+
+
+@pytest.mark.parametrize("body", [b'{"presentation": ', b'{"presentation": "HR1:X"' + b"}" * 40,
+                                  b"[" * 100_000 + b"]" * 100_000], ids=["broken", "unbalanced", "deep"])
+def test_a_body_that_is_not_json_is_refused_before_the_fast_lane(stack, body):
+    """api.jsonbody.JsonBodyGuard reads every JSON body first: neither the lane nor the route sees it."""
+    served, passed = _lane("served"), _lane("passed_on")
+    with stack.client("verifier-130000") as c:
+        reply = c.post("/v1/verify", content=body, headers={"Content-Type": "application/json"})
+    assert reply.status_code == 400
+    assert reply.json()["error"]["code"] in ("INVALID_JSON", "JSON_TOO_DEEP")
+    assert (_lane("served"), _lane("passed_on")) == (served, passed)

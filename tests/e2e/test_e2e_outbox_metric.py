@@ -18,7 +18,7 @@ def test_metrics_count_the_outbox_batches_by_state(stack):
     cert_id, _, holder = issue_licence(stack, 50)
     wait_anchored(stack, holder, cert_id)
     counts = _outbox(stack)
-    assert set(counts) == {"pending", "submitted", "anchored", "final"}
+    assert set(counts) == {"pending", "submitted", "anchored", "final", "settled", "dead"}
     store = stack.app.state.runtime.departments
     expected = sum(len(d.service.store.batches(d.credit_code)) for d in store.values())
     assert sum(counts.values()) == expected >= 1

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from api.auditlog import LogWriter, check_log
-from ledger.anvil import start_anvil
+from ledger.anvil import IDLE_BLOCK_TIME_S, start_anvil
 from tests.conftest import fresh_pg_database
 from tests.e2e.conftest import issue_licence, present, wait_anchored
 from tests.e2e.stack import Stack, running_stack
@@ -18,7 +18,7 @@ from tests.e2e.stack import Stack, running_stack
 @pytest.fixture(scope="module")
 def pg_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with fresh_pg_database("huren_e2e") as db_url:
-        node = start_anvil()
+        node = start_anvil(block_time=IDLE_BLOCK_TIME_S, mixed_mining=True)
         try:
             with running_stack(node, tmp_path_factory.mktemp("pg-stack"), db_url=db_url,
                                presentation_ttl_s=300) as s:

@@ -23,10 +23,13 @@ def test_no_input_produces_a_server_error(stack, role, tmp_path: Path):
         _, _, role = issue_licence(stack, 900)
     cmd = [
         sys.executable, "-m", "schemathesis.cli", "run", f"{stack.base_url}/openapi.json",
-        "--checks", "not_a_server_error", "--max-examples", "15", "--workers", "2",
+        "--checks", "not_a_server_error", "--max-examples", "15", "--workers", "1",
         "--phases", "examples,coverage,fuzzing", "--seed", "20261125",
         "--suppress-health-check", "all", "--report", "junit", "--report-dir", str(tmp_path),
     ]
+    # One worker: schemathesis's worker threads compile hypothesis strategies concurrently, and CPython 3.11's
+    # AST validator is not thread-safe ("SystemError: AST constructor recursion depth mismatch" inside the
+    # schemathesis process, twice in CI runs) — a crash of the fuzzer, not an answer of ours.
     if role:
         cmd += ["--header", f"Authorization: Bearer {stack.world.tokens[role]}"]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=600)

@@ -11,7 +11,7 @@ from common.eip712 import recover_signer
 from common.merkle import verify_proof
 from issuers.anchoring import AnchorPolicy
 from issuers.store import BatchState
-from tests.integration.issuer_env import FAST, LICENCE, DeptEnv, anchored_events, register_department
+from tests.integration.issuer_env import BJ, FAST, LICENCE, DeptEnv, anchored_events, register_department
 
 
 def _step_until(worker, state: BatchState, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
@@ -147,16 +147,16 @@ def test_batch_whose_block_is_reorged_away_is_anchored_again(dept, db_url):
     assert [bytes(e["batchRoot"]) for e in anchored_events(dept.net)] == [batch.root]
 
 
-def test_batch_the_chain_refuses_stays_queued_with_the_reason(devnet, db_url):
-    dept = register_department(devnet, types=())  # registered, but authorised for no type
-    from tests.integration.issuer_env import define_types
-
-    define_types(devnet)
-    service = dept.service(db_url)  # authorisation not asked: accepted and queued
+def test_batch_the_chain_refuses_for_a_passing_reason_stays_queued_with_the_reason(devnet, db_url):
+    # A suspended department may be reinstated: its batches wait. (A refusal for good — a type
+    # not authorised, a revoked department — makes the batch dead: test_issuers_reconcile.py.)
+    dept = register_department(devnet)
+    service = dept.service(db_url)
     service.issue_many(dept.documents(3, types=(LICENCE,)))
+    devnet.regional(BJ, "IssuerRegistry", "suspendIssuer", BJ, devnet.huren.key_info(dept.account.address)[0])
     worker = dept.worker(service, FAST)
     worker.step(force_close=True)
     [batch] = service.store.batches()
     assert batch.state is BatchState.PENDING
-    assert "TypeNotAuthorised" in (batch.last_error or "")
-    assert service.store.overview()["certificates"] == 3  # nothing lost: it waits for the grant
+    assert "IssuerNotActive" in (batch.last_error or "")
+    assert service.store.overview()["certificates"] == 3  # nothing lost: it waits for the reinstatement

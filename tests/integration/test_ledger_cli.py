@@ -38,7 +38,7 @@ def test_deploy_writes_a_manifest_every_component_can_read(anvil_node, tmp_path)
     manifest = Manifest.load(out)
     assert manifest.chain_id == anvil_node.chain_id
     assert set(manifest.addresses) == {"Consortium", "IssuerRegistry", "RecognitionPolicy", "AnchorLedger",
-                                       "StatusReader", "VerificationLogAnchor"}
+                                       "StatusReader", "VerificationLogAnchor", "NodeRegistry"}
     assert "correct horse" not in result.output
 
 

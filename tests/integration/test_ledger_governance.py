@@ -89,5 +89,6 @@ def test_type_definition_needs_a_quorum_of_regions(devnet):
 def test_deployer_has_no_power_after_binding(devnet):
     with pytest.raises(ContractRefused):
         devnet.funder.transact(devnet.manifest.addresses["Consortium"], devnet.huren.encode(
-            "Consortium", "bindContracts", devnet.funder.address, devnet.funder.address, devnet.funder.address),
+            "Consortium", "bindContracts", devnet.funder.address, devnet.funder.address, devnet.funder.address,
+            devnet.funder.address),
             "rebind")

@@ -17,9 +17,9 @@ never registered in the new registry.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import pytest
 
@@ -44,6 +44,7 @@ from tests.integration.verdict_world import (
 )
 from verifier._ecdsa import sign_digest
 from verifier.codec import encode
+from verifier.engine import verify_text
 from verifier.presentation import holder_signing_digest
 from verifier.verdicts import Verdict
 
@@ -279,25 +280,14 @@ def malformed_truncated_code(w: World) -> Outcome:
     return w.verify(text[: len(text) * 2 // 3], HE, now=now)  # half-read by a poor camera
 
 
-def unavailable_chain_node_killed(w: World) -> Outcome:
-    from ledger.compile import compile_contracts
-
-    node = start_anvil()
-    try:
-        field = World.create(node, w.tmp / "field-office", compile_contracts())
-        dept = field.register("bj-amr")
-        cert = field.issue_one(dept)
-        views = chain_views(field.net, field.net.manifest, field.tmp / "short-index.sqlite", max_staleness_s=0.5)
-        views.sync()
-        now = field.now()
-        text = field.code(cert, now=now)
-        node.kill()
-        with pytest.raises(NodeUnavailable):
-            views.indexer.step()
-        time.sleep(0.6)  # the index is now older than this verifier accepts
-        return field.verify(text, HE, now=now, views=views, sync=False)
-    finally:
-        node.stop()
+def unavailable_node_stopped_following(w: World) -> Outcome:
+    """The node answers, but its newest block is older than the bound: it stopped following the
+    network (partitioned, or a replica behind). Both views read it; neither may say VALID."""
+    cert = w.issue_one(_main(w))
+    made = w.now()
+    text = w.code(cert, now=made)
+    bound = w.policy(HE, CONFIRMATIONS).max_facts_age_s
+    return w.verify(text, HE, now=w.chain_time() + bound + 1)  # no block since: the facts are bound + 1 s old
 
 
 @dataclass(frozen=True)
@@ -313,9 +303,11 @@ TABLE: tuple[Row, ...] = (
     Row("valid, recognised in another region", valid_recognised_in_another_region, V.VALID, None),
     Row("valid in the issuing region", valid_in_own_region, V.VALID, None),
     Row("valid, signed by the bound holder", valid_signed_by_bound_holder, V.VALID, None),
-    Row("tampered: changed disclosed value", tampered_value, V.TAMPERED, "disclosure_proof"),
-    Row("tampered: changed salt", tampered_salt, V.TAMPERED, "disclosure_proof"),
-    Row("tampered: swapped batch proof", tampered_swapped_batch_proof, V.TAMPERED, "batch_proof"),
+    # HR2 carries neither root: a changed field, salt or batch proof leads to other roots, and the
+    # first signature over them that the engine checks is the node's stamp.
+    Row("tampered: changed disclosed value", tampered_value, V.TAMPERED, "stamp_signature"),
+    Row("tampered: changed salt", tampered_salt, V.TAMPERED, "stamp_signature"),
+    Row("tampered: swapped batch proof", tampered_swapped_batch_proof, V.TAMPERED, "stamp_signature"),
     Row("tampered: another certificate's issuer signature", tampered_swapped_issuer_signature, V.TAMPERED,
         "signing_key"),
     Row("not anchored: batch never sent", not_anchored, V.NOT_ANCHORED, "anchor"),
@@ -346,7 +338,8 @@ TABLE: tuple[Row, ...] = (
     Row("malformed: truncated code", malformed_truncated_code, V.MALFORMED, "decode"),
     Row("malformed: presentation made in the future", presentation_made_in_the_future, V.MALFORMED,
         "presentation_window"),
-    Row("unavailable: chain node killed, index stale", unavailable_chain_node_killed, V.UNAVAILABLE, "chain_access"),
+    Row("unavailable: the node stopped following (newest block older than the bound)",
+        unavailable_node_stopped_following, V.UNAVAILABLE, "status_freshness"),
 )
 
 
@@ -411,16 +404,42 @@ def test_valid_answer_names_the_anchor_transaction_and_chain_height(world: World
     assert result.disclosed["claims.entityName"] == cert.document["claims"]["entityName"]
 
 
-def test_index_older_than_its_staleness_limit_reads_unavailable_while_the_node_is_up(world: World) -> None:
+def test_index_that_stopped_following_reads_unavailable_while_the_node_moves_on(world: World) -> None:
     cert = world.issue_one(world.departments["bj-amr"])
-    views = chain_views(world.net, world.net.manifest, world.tmp / "stale-index.sqlite", max_staleness_s=0.5)
+    views = chain_views(world.net, world.net.manifest, world.tmp / "stale-index.sqlite")
     views.sync()
-    time.sleep(0.6)  # the indexer stopped following the chain
+    bound = world.policy(HE, CONFIRMATIONS).max_facts_age_s
+    world.advance(bound + 5)  # the chain makes a newer block; this index does not read it
     now = world.now()
     outcome = world.verify(world.code(cert, now=now), HE, now=now, views=views, sync=False)
     assert outcome.verdict == "UNAVAILABLE"
-    assert "索引" in (outcome.indexed.reason or "")
-    assert outcome.naive.verdict is Verdict.VALID  # the naive verifier asks the node itself
+    assert "本地链上索引" in (outcome.indexed.reason or "")
+    assert outcome.naive.verdict is Verdict.VALID  # the naive verifier reads the new block itself
+
+
+def test_node_killed_reads_unavailable_once_the_index_is_older_than_the_bound(tmp_path: Path) -> None:
+    from ledger.compile import compile_contracts
+
+    node = start_anvil()
+    try:
+        field = World.create(node, tmp_path / "field-office", compile_contracts())
+        cert = field.issue_one(field.register("bj-amr"))
+        views = chain_views(field.net, field.net.manifest, field.tmp / "index.sqlite")
+        views.sync()
+        made = field.now()
+        text = field.code(cert, now=made)
+        bound = field.policy(HE, CONFIRMATIONS).max_facts_age_s
+        node.kill()
+        with pytest.raises(NodeUnavailable):
+            views.indexer.step()
+        policy = field.policy(HE, CONFIRMATIONS)
+        within = verify_text(text, views.indexed, policy, views.indexer.stats.head_time + bound)
+        past = verify_text(text, views.indexed, policy, views.indexer.stats.head_time + bound + 1)
+        assert within.verdict is Verdict.VALID  # a short outage: the index's facts are still young enough
+        assert past.verdict is Verdict.UNAVAILABLE
+        assert "读取链节点失败" in (past.reason or "")
+    finally:
+        node.stop()
 
 
 def test_one_deployment_refuses_an_anchor_from_an_unregistered_key(world: World) -> None:

@@ -21,11 +21,14 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from common.document import issuer_id
 from common.eip712 import Domain
+from common.nodes import NodeAlgorithm, NodeKeyPurpose
+from common.stamp import StampSigner
 from issuers.anchoring import AnchorPolicy, AnchorWorker
 from issuers.chain_link import ChainLink
 from issuers.field_cipher import FieldCipher, new_field_key
@@ -42,6 +45,7 @@ from ledger.compile import Artifact
 from ledger.devnet import Devnet, start_devnet
 from ledger.indexer import Indexer
 from ledger.manifest import Manifest
+from ledger.nodes import AddNodeKey, RegisterNode
 from tests.integration.issuer_env import define_types
 from verifier.checks import CHINA_TZ, CheckResult
 from verifier.codec import encode
@@ -66,6 +70,19 @@ CONFIRMATIONS = 2
 #: Checks whose wording names where the facts came from (index vs node, a tx hash the naive
 #: view does not fetch, the rule's own window vs the contract's yes/no): compared by outcome only.
 SOURCE_WORDED_CHECKS = frozenset({"status_freshness", "anchor", "recognition", "chain_access"})
+
+
+def register_stamping_nodes(net: Devnet, regions: Sequence[int],
+                            keys: dict[int, StampSigner] | None = None) -> dict[int, StampSigner]:
+    """Each region's node entry with an Ed25519 stamping key (as api/seed.py registers them): the
+    given ones, else fresh ones."""
+    signers = {}
+    for region in regions:
+        signer = (keys or {}).get(region) or StampSigner(region, Ed25519PrivateKey.generate())
+        net.node_change(region, RegisterNode(f"https://node-{region}.example.gov.cn"))
+        net.node_change(region, AddNodeKey(NodeAlgorithm.ED25519, NodeKeyPurpose.STAMPING, signer.public_bytes))
+        signers[region] = signer
+    return signers
 
 
 @dataclass
@@ -127,6 +144,8 @@ class World:
     artifacts: dict[str, Artifact]
     departments: dict[str, Dept] = field(default_factory=dict)
     memos: dict[str, Any] = field(default_factory=dict)
+    #: Each region's node stamping key, registered in the chain's node registry (purpose stamping).
+    stampers: dict[int, StampSigner] = field(default_factory=dict)
     _seed: int = 0
 
     def __repr__(self) -> str:  # hypothesis prints its arguments; the world is not one to print
@@ -143,7 +162,9 @@ class World:
         for verifier in (TJ, HE):
             for t in TYPES:
                 net.recognise(verifier, t, BJ)
-        return cls(node, net, tmp, chain_views(net, net.manifest, tmp / "index.sqlite"), artifacts)
+        stampers = register_stamping_nodes(net, REGIONS)
+        return cls(node, net, tmp, chain_views(net, net.manifest, tmp / "index.sqlite"), artifacts,
+                   stampers=stampers)
 
     def memo(self, key: str, build: Callable[[World], T]) -> T:
         """Build a shared scenario once (several table rows read one story)."""
@@ -152,8 +173,11 @@ class World:
         return self.memos[key]  # type: ignore[no-any-return]
 
     def new_suite(self) -> Devnet:
-        """Another deployment of the whole contract suite on the same node (same regions, no departments)."""
-        return start_devnet(self.node, regions=REGIONS, artifacts=self.artifacts)
+        """Another deployment of the whole contract suite on the same node (same regions and region nodes
+        with the same stamping keys, no departments)."""
+        suite = start_devnet(self.node, regions=REGIONS, artifacts=self.artifacts)
+        register_stamping_nodes(suite, REGIONS, self.stampers)
+        return suite
 
     def register(self, handle: str, region: int = BJ, types: Sequence[str] = TYPES,
                  account: LocalAccount | None = None) -> Dept:
@@ -244,12 +268,14 @@ class World:
     # ------------------------------------------------------------------ presentations
 
     def presentation(self, cert: IssuedCertificate, *, now: int, holder_key: bytes | None = None,
-                     ttl_s: int = 300, paths: Sequence[str] | None = None) -> Presentation:
+                     ttl_s: int = 300, paths: Sequence[str] | None = None, stamped: bool = True) -> Presentation:
+        """As the issuing region's wallet makes it: stamped by that region's node (unless told not to)."""
         assert cert.batch_root is not None and cert.batch_proof is not None, "the certificate is not batched yet"
         return make_presentation(
             list(cert.fields), paths if paths is not None else PATHS[cert.type_code],
             batch_root=cert.batch_root, batch_proof=cert.batch_proof, issuer_signature=cert.signature,
             purpose=PURPOSE, domain=self.domain, holder_key=holder_key, now=now, ttl_s=ttl_s,
+            stamp_signer=self.stampers[cert.document["issuer"]["region"]] if stamped else None,
         )
 
     def code(self, cert: IssuedCertificate, **kwargs: Any) -> str:
@@ -279,9 +305,9 @@ class World:
         return chain_views(self.net, manifest, self.tmp / f"index-{name}.sqlite")
 
 
-def chain_views(net: Devnet, manifest: Manifest, index_db: Path, max_staleness_s: float | None = 30.0) -> ChainViews:
+def chain_views(net: Devnet, manifest: Manifest, index_db: Path) -> ChainViews:
     indexer = Indexer(net.rpc, manifest, net.abis, st.IndexStore(st.make_engine(f"sqlite:///{index_db}")))
-    return ChainViews(indexer, IndexedChainView(indexer, max_staleness_s), RpcChainView(net.rpc, manifest, net.abis))
+    return ChainViews(indexer, IndexedChainView(indexer), RpcChainView(net.rpc, manifest, net.abis))
 
 
 def comparable(result: VerificationResult) -> dict[str, object]:

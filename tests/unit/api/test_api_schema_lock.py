@@ -6,8 +6,8 @@ import threading
 import time
 from pathlib import Path
 
-from api.runtime import schema_lock
 from ledger import store as st
+from migrations import schema_lock
 
 
 def test_a_second_holder_of_the_sqlite_schema_lock_waits_for_the_first(tmp_path: Path) -> None:

@@ -105,3 +105,30 @@ def test_page_urls_for_the_demo() -> None:
     urls = page_urls("http://127.0.0.1:8000/")
     assert urls["窗口核验"] == "http://127.0.0.1:8000/pages/clerk"
     assert set(urls) >= {"持证人 · 我的证照", "窗口核验", "发证部门", "区域管理", "公开目录", "登录"}
+
+
+@pytest.mark.parametrize(("source", "words"), [("index", "本地链上索引"), ("rpc", "区块链节点"),
+                                               ("snapshot", "离线可信名录")])
+def test_the_verdict_page_names_every_source_of_facts_the_engine_reports(source: str, words: str) -> None:
+    result = {"verdict": "VALID", "label": "核验通过", "advice": "…", "outcome": "valid", "checks": [],
+              "freshness": {"height": 42, "source": source, "age_s": 3}}
+    view = verdict_view.build(result, "窗口", 130000)
+    assert view.height == f"第 42 块（{words}，3 秒前）"
+
+
+def test_every_engine_check_has_a_clerks_name() -> None:
+    """A check the engine can report (verifier/engine.py's order, plus decode and chain_access) is named in words."""
+    import re
+
+    import verifier.engine as engine
+
+    order = re.findall(r"^\s*\d+\. (\w+)", engine.__doc__ or "", flags=re.MULTILINE)
+    assert {"stamp", "stamp_signature", "recognition"} <= set(order)
+    assert set(order) | {"decode", "chain_access"} <= set(verdict_view.CHECK_NAMES)
+
+
+def test_the_receipt_says_whether_the_holder_signed() -> None:
+    base = {"verdict": "VALID", "outcome": "valid", "checks": [], "disclosed": {}}
+    signed = dict(verdict_view.build({**base, "holder_bound": True}, "窗口", 130000).receipt)
+    unsigned = dict(verdict_view.build(base, "窗口", 130000).receipt)
+    assert signed["持证人签名"].startswith("有") and unsigned["持证人签名"].startswith("无")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 
 import pytest
@@ -48,12 +49,26 @@ def test_document_root_is_the_root_of_the_salted_fields(sealer):
     assert document_root(list(sealed.fields)) == sealed.document_root
 
 
-def test_every_field_is_salted_with_its_own_128_bit_salt(sealer):
+def test_every_field_that_a_code_may_hide_is_salted_with_its_own_128_bit_salt(sealer):
+    from common.document import ALWAYS_DISCLOSED
+
     cert = _certificate(sealer.address)
     sealed = sealer.seal(cert)
     assert [f.path for f in sealed.fields] == list(flatten(cert.to_document()))
     assert all(len(f.salt) == SALT_BYTES == 16 for f in sealed.fields)
-    assert len({f.salt for f in sealed.fields}) == len(sealed.fields)
+    hideable = [f.salt for f in sealed.fields if f.path not in ALWAYS_DISCLOSED]
+    assert len(set(hideable)) == len(hideable)
+    assert not any(s[1:] == bytes(15) for s in hideable)
+
+
+def test_fields_every_code_shows_get_a_short_salt(sealer):
+    """A tweak byte and 15 zero bytes: HR2 then sends one byte instead of sixteen (codec.py)."""
+    from common.document import ALWAYS_DISCLOSED
+
+    sealed = sealer.seal(_certificate(sealer.address))
+    shown = [f for f in sealed.fields if f.path in ALWAYS_DISCLOSED]
+    assert {f.path for f in shown} == set(ALWAYS_DISCLOSED)
+    assert all(len(f.salt) == 16 and f.salt[1:] == bytes(15) for f in shown)
 
 
 def test_sealing_the_same_certificate_twice_gives_unlinkable_roots(sealer):
@@ -112,3 +127,28 @@ def test_fast_jcs_of_tricky_strings_matches_rfc8785(text):
 def test_sealed_root_equals_the_common_document_root_over_the_same_salts(sealer):
     sealed = sealer.seal(_certificate(sealer.address, TYPE_CODES["birth_certificate"], 3))  # floats, nesting
     assert sealed.document_root == document_root(list(sealed.fields))
+
+
+@pytest.mark.parametrize("type_name", sorted(TYPE_CODES))
+def test_the_default_presets_fields_sort_to_one_end_of_the_document_tree(sealer, type_name):
+    """Salts are drawn so that the fields a default code shows sort together (short multiproofs)."""
+    from common.document import ALWAYS_DISCLOSED, disclose
+    from common.merkle import standard_leaf
+
+    sealed = sealer.seal(_certificate(sealer.address, TYPE_CODES[type_name]))
+    front = set(ALWAYS_DISCLOSED) | set(sealed.certificate.certificate_type.default_disclosure)
+    for f in sealed.fields:
+        first_bit = standard_leaf(common_field_leaf(f.salt, f.path, f.value))[0] >> 7
+        assert first_bit == (0 if f.path in front else 1), f.path
+    # One contiguous run of sorted leaves: its multiproof needs at most the run's two borders per level.
+    shown = [f.path for f in sealed.fields if f.path in front]
+    assert len(disclose(list(sealed.fields), shown).proof) <= 2 * math.ceil(math.log2(len(sealed.fields)))
+
+
+def test_chosen_salts_stay_distinct_and_full_length(sealer):
+    from common.document import ALWAYS_DISCLOSED
+
+    sealed = [sealer.seal(_certificate(sealer.address, seed=n)) for n in range(20)]
+    salts = [f.salt for s in sealed for f in s.fields if f.path not in ALWAYS_DISCLOSED]
+    assert all(len(s) == SALT_BYTES for s in salts)
+    assert len(set(salts)) == len(salts)

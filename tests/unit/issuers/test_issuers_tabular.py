@@ -85,3 +85,48 @@ def test_input_file_type_follows_its_suffix(tmp_path):
     assert read_input(tmp_path / "a.jsonl") == [InputRow(1, doc)]
     assert [r.document for r in read_input(tmp_path / "a.json")] == [doc, doc]
     assert [r.document for r in read_input(tmp_path / "a.csv")] == [doc]
+
+
+DEEP = "[" * 100_000 + "]" * 100_000  # nested past any parser's stack: refused by depth, never parsed recursively
+
+
+def test_a_jsonl_line_nested_too_deep_is_an_unreadable_row_naming_its_line():
+    rows = list(read_jsonl(['{"id": "a"}', DEEP, '{"id": "b"}']))
+    assert [(r.line, r.document is not None) for r in rows] == [(1, True), (2, False), (3, True)]
+    assert rows[1].errors[0].message.startswith("第2行") and "嵌套超过" in rows[1].errors[0].message
+
+
+def test_a_jsonl_line_with_a_number_out_of_range_names_its_line():
+    [row] = list(read_jsonl(['{"claims": {"n": 1e999999}}']))
+    assert row.document is None and "第1行" in row.errors[0].message and "超出范围" in row.errors[0].message
+
+
+def test_a_json_file_nested_too_deep_is_one_unreadable_row(tmp_path):
+    (tmp_path / "deep.json").write_text(DEEP, encoding="utf-8")
+    [row] = read_input(tmp_path / "deep.json")
+    assert row.document is None and "嵌套超过" in row.errors[0].message
+
+
+def test_a_csv_cell_nested_too_deep_stays_text_for_validation_to_name():
+    deep = "[" * 30_000 + "]" * 30_000  # within the csv module's 128 KB field limit
+    rows = list(read_csv(io.StringIO(f'type,claims\nx,"{{""a"": [1]}}"\nx,"{deep}"\n')))  # claims: a JSON object
+    assert rows[0].document == {"type": "x", "claims": {"a": [1]}}
+    assert rows[1].document == {"type": "x", "claims": deep}
+
+
+def test_a_csv_cell_over_the_field_limit_is_an_unreadable_row_naming_its_line():
+    header, line = _csv([sample_document(DEGREE, 1)]).splitlines()
+    rows = list(read_csv(io.StringIO(f'{header},x\n{line},1\n{line},"{DEEP}"\n')))
+    assert [(r.line, r.document is not None) for r in rows] == [(2, True), (3, False)]
+    assert rows[1].errors[0].message.startswith("第3行无法按 CSV 读取")
+
+
+def test_the_issuer_command_names_a_document_file_nested_too_deep(tmp_path):
+    from click.testing import CliRunner
+
+    from issuers.cli import issuer
+
+    (tmp_path / "deep.json").write_text(DEEP, encoding="utf-8")
+    result = CliRunner().invoke(issuer, ["issue", str(tmp_path / "deep.json")], env={"HUREN_ISSUER_CREDIT_CODE": ""})
+    assert result.exit_code == 1
+    assert "deep.json" in result.output and "嵌套超过 32 层" in result.output

@@ -31,6 +31,11 @@ from verifier.presentation import Presentation, unsafe_text
 # ----------------------------------------------------------------------------- helpers
 
 
+def present_hr1(world: World, *args: object, **kwargs: object) -> Presentation:
+    """This module is about HR1 (legacy, still read): presentations in that format, unstamped."""
+    return world.present(*args, format=1, **kwargs)  # type: ignore[arg-type]
+
+
 def text_of_raw(raw: bytes) -> str:
     """A text from raw CBOR bytes, bypassing `encode` (to build refused inputs)."""
     return PREFIX + _b45encode(zlib.compress(raw, 9))
@@ -59,7 +64,7 @@ def refused(text: object, *phrases: str) -> PresentationDecodeError:
 
 @pytest.fixture
 def valid_text(world: World) -> str:
-    return encode(world.present(0, ("holder.name", "claims.scope"), bound=True))
+    return encode(present_hr1(world, 0, ("holder.name", "claims.scope"), bound=True))
 
 
 def mutated_item(valid_text: str, change: Callable[[list[object]], None]) -> list[object]:
@@ -107,7 +112,7 @@ def _set_field(n: int, part: int, value: object) -> Callable[[list[object]], Non
 
 
 def test_round_trip_of_a_real_bound_presentation(world: World) -> None:
-    p = world.present(0, ("holder.name", "claims.scope", "holder.idNumber"), bound=True)
+    p = present_hr1(world, 0, ("holder.name", "claims.scope", "holder.idNumber"), bound=True)
     assert decode(encode(p)) == p
 
 
@@ -123,13 +128,13 @@ def test_known_paths_travel_as_table_indices(valid_text: str) -> None:
 
 
 def test_checksummed_address_travels_as_20_bytes_and_comes_back_as_text(world: World) -> None:
-    p = world.present(0, ("holder.address",), bound=True)
+    p = present_hr1(world, 0, ("holder.address",), bound=True)
     assert _flat_value(encode(p), "holder.address") == bytes.fromhex(world.holder_address[2:])
     assert decode(encode(p)).disclosed()["holder.address"] == world.holder_address
 
 
 def test_lower_case_address_string_stays_text(world: World) -> None:
-    p = world.present()
+    p = present_hr1(world)
     lower = "0x" + "ab" * 20
     fields = [*p.disclosure.fields[:-1], replace(p.disclosure.fields[-1], value=lower)]
     p2 = replace(p, disclosure=replace(p.disclosure, fields=fields))
@@ -146,7 +151,7 @@ def _flat_value(text: str, path: str) -> object:
 
 
 def test_certificate_id_travels_as_its_tail_after_type_and_issuer_codes(world: World) -> None:
-    p = world.present()
+    p = present_hr1(world)
     cert_id = p.disclosed()["id"]
     assert cert_id == "1.2.156.3005.2.11100000000013338W032.11330105002500287C.2025000001.001.1"
     text = encode(p)
@@ -155,7 +160,7 @@ def test_certificate_id_travels_as_its_tail_after_type_and_issuer_codes(world: W
 
 
 def test_certificate_id_not_of_the_national_shape_travels_as_text(world: World) -> None:
-    p = replace_field(world.present(), "id", value="ZJ-2025-000001")
+    p = replace_field(present_hr1(world), "id", value="ZJ-2025-000001")
     text = encode(p)
     assert _flat_value(text, "id") == "ZJ-2025-000001"
     assert decode(text) == p
@@ -240,7 +245,7 @@ def test_round_trip_of_any_well_formed_presentation(p: Presentation) -> None:
 
 
 def test_encode_refuses_what_decode_would_refuse(world: World) -> None:
-    p = replace(world.present(), purpose="事" * 201)
+    p = replace(present_hr1(world), purpose="事" * 201)
     with pytest.raises(ValueError, match="cannot encode"):
         encode(p)
 
@@ -262,7 +267,7 @@ def test_refuses_unknown_version_prefix(valid_text: str) -> None:
 
 
 def test_refuses_future_format_version(valid_text: str) -> None:
-    refused("HR2:" + valid_text[4:], "unknown version prefix 'HR2:'")
+    refused("HR3:" + valid_text[4:], "unknown version prefix 'HR3:'")
 
 
 def test_refuses_text_without_prefix() -> None:

@@ -17,7 +17,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from verifier_world import World, build_world
 
-from verifier.codec import PREFIX, PresentationDecodeError, _b45decode, _b45encode, decode, encode, parse_reference
+from verifier.codec import (
+    PREFIX,
+    PREFIX_HR2,
+    PresentationDecodeError,
+    _b45decode,
+    _b45encode,
+    decode,
+    encode,
+    parse_reference,
+)
 from verifier.engine import verify_text
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
@@ -34,9 +43,20 @@ def fuzz_world() -> World:
     return build_world(8)
 
 
-@pytest.fixture(scope="module")
-def valid(fuzz_world: World) -> str:
-    return encode(fuzz_world.present(0, ("holder.name", "claims.scope"), bound=True))
+@pytest.fixture(scope="module", params=[1, 2], ids=["HR1", "HR2"])
+def valid(fuzz_world: World, request: pytest.FixtureRequest) -> str:
+    return encode(fuzz_world.present(0, ("holder.name", "claims.scope"), bound=True, format=request.param))
+
+
+def cbor_of(text: str) -> bytes:
+    """The CBOR bytes inside a text: HR1 zlib-compresses them, HR2 does not."""
+    body = _b45decode(text[len(PREFIX) :])
+    return zlib.decompress(body) if text.startswith(PREFIX) else body
+
+
+def text_like(text: str, raw: bytes) -> str:
+    """A text of the same format as `text` around CBOR bytes `raw`."""
+    return text[: len(PREFIX)] + _b45encode(zlib.compress(raw) if text.startswith(PREFIX) else raw)
 
 
 def decode_or_refuse(text: str) -> None:
@@ -68,6 +88,12 @@ def test_random_zlib_payload_is_decoded_or_refused(payload: bytes) -> None:
 
 
 @_FUZZ
+@given(st.binary(max_size=900))
+def test_random_hr2_payload_is_decoded_or_refused(payload: bytes) -> None:
+    decode_or_refuse(PREFIX_HR2 + _b45encode(payload))
+
+
+@_FUZZ
 @given(data=st.data())
 def test_character_mutations_of_a_valid_text_are_decoded_or_refused(valid: str, data: st.DataObject) -> None:
     chars = list(valid)
@@ -87,7 +113,7 @@ def test_character_mutations_of_a_valid_text_are_decoded_or_refused(valid: str, 
 @_FUZZ
 @given(data=st.data())
 def test_byte_mutations_of_valid_cbor_are_decoded_or_refused(valid: str, data: st.DataObject) -> None:
-    raw = bytearray(zlib.decompress(_b45decode(valid[len(PREFIX) :])))
+    raw = bytearray(cbor_of(valid))
     for _ in range(data.draw(st.integers(1, 6))):
         i = data.draw(st.integers(0, len(raw) - 1))
         op = data.draw(st.sampled_from(["flip", "set", "delete", "insert", "truncate"]))
@@ -103,7 +129,7 @@ def test_byte_mutations_of_valid_cbor_are_decoded_or_refused(valid: str, data: s
         else:
             del raw[i:]
             raw.append(b)
-    decode_or_refuse(PREFIX + _b45encode(zlib.compress(bytes(raw))))
+    decode_or_refuse(text_like(valid, bytes(raw)))
 
 
 _cbor_values = st.recursive(
@@ -121,7 +147,7 @@ _cbor_values = st.recursive(
 @_FUZZ
 @given(data=st.data())
 def test_structural_mutations_are_decoded_or_refused(valid: str, data: st.DataObject) -> None:
-    item = cbor2.loads(zlib.decompress(_b45decode(valid[len(PREFIX) :])))
+    item = cbor2.loads(cbor_of(valid))
     target = data.draw(st.sampled_from(["top", "field", "append"]))
     value = data.draw(_cbor_values)
     if target == "top":
@@ -131,7 +157,7 @@ def test_structural_mutations_are_decoded_or_refused(valid: str, data: st.DataOb
     else:
         item[1] += [value, data.draw(_cbor_values)]
         item[2] += bytes(16)
-    decode_or_refuse(PREFIX + _b45encode(zlib.compress(cbor2.dumps(item, canonical=True))))
+    decode_or_refuse(text_like(valid, cbor2.dumps(item, canonical=True)))
 
 
 @_FUZZ
@@ -139,10 +165,10 @@ def test_structural_mutations_are_decoded_or_refused(valid: str, data: st.DataOb
 def test_verifying_any_mutated_text_gives_a_verdict_not_an_exception(
     valid: str, fuzz_world: World, data: st.DataObject
 ) -> None:
-    raw = bytearray(zlib.decompress(_b45decode(valid[len(PREFIX) :])))
+    raw = bytearray(cbor_of(valid))
     for _ in range(data.draw(st.integers(1, 3))):
         raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
-    text = PREFIX + _b45encode(zlib.compress(bytes(raw)))
+    text = text_like(valid, bytes(raw))
     result = verify_text(text, fuzz_world.view, fuzz_world.policy, fuzz_world.now)
     assert result.checks and result.verdict is not None
 

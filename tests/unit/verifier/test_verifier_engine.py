@@ -48,9 +48,9 @@ def test_result_to_dict_is_json_with_hex_bytes(world: World) -> None:
     assert data["freshness"] == {
         "height": 1000,
         "head_time": NOW - 5,
-        "as_of": NOW - 5,
         "source": "index",
         "age_s": 5,
+        "note": None,
     }
     assert data["certificate_hash"] == "0x" + result.certificate_hash.hex()  # type: ignore[union-attr]
     assert [c["name"] for c in data["checks"]][:2] == ["structure", "presentation_window"]
@@ -106,6 +106,17 @@ def test_required_confirmations_come_from_the_policy(world: World) -> None:
 def test_a_presentation_for_another_deployment_fails(world: World) -> None:
     other = VerifierPolicy(region=world.policy.region, domain=Domain(1, "0x" + "11" * 20))
     result = verify(world.present(), world.view, other, NOW)
-    # The issuer signed the root in the test deployment's domain: elsewhere it recovers to a stranger.
+    # The node stamped in the test deployment's domain: elsewhere the stamp does not verify
+    # (and the issuer's signature would recover to a stranger, see the next test).
     assert result.verdict is Verdict.TAMPERED
-    assert result.checks[-1].name == "signing_key"
+    assert result.checks[-1].name == "stamp_signature"
+
+
+def test_an_unstamped_holder_signed_code_is_valid_here_and_fails_in_another_deployment(world: World) -> None:
+    other = VerifierPolicy(region=world.policy.region, domain=Domain(1, "0x" + "11" * 20))
+    result = verify(world.present(0, bound=True, stamped=False), world.view, other, NOW)
+    # Holder-signed, unstamped: the holder signature is in the other domain too, so it fails first.
+    assert result.verdict is Verdict.HOLDER_BINDING_FAILED
+    result = verify(world.present(0, bound=True, stamped=False), world.view,
+                    VerifierPolicy(region=world.policy.region, domain=DOMAIN), NOW)
+    assert result.verdict is Verdict.VALID

@@ -22,7 +22,11 @@ from verifier.verdicts import Verdict
 
 
 def _typed_data(p: Presentation) -> dict[str, object]:
-    """The same message as eth_signTypedData_v4 JSON, the way a wallet would be asked to sign it."""
+    """The same message as eth_signTypedData_v4 JSON, the way a wallet would be asked to sign it
+    (HolderPresentation in HR1, HolderPresentation2 with the suite and the audience in HR2)."""
+    hr2 = p.format == 2
+    primary = "HolderPresentation2" if hr2 else "HolderPresentation"
+    first = {"name": "suite", "type": "uint8"} if hr2 else {"name": "version", "type": "uint8"}
     return {
         "types": {
             "EIP712Domain": [
@@ -31,8 +35,8 @@ def _typed_data(p: Presentation) -> dict[str, object]:
                 {"name": "chainId", "type": "uint256"},
                 {"name": "verifyingContract", "type": "address"},
             ],
-            "HolderPresentation": [
-                {"name": "version", "type": "uint8"},
+            primary: [
+                first,
                 {"name": "documentRoot", "type": "bytes32"},
                 {"name": "disclosedLeaves", "type": "bytes32[]"},
                 {"name": "multiproof", "type": "bytes32[]"},
@@ -44,9 +48,10 @@ def _typed_data(p: Presentation) -> dict[str, object]:
                 {"name": "expiresAt", "type": "uint64"},
                 {"name": "nonce", "type": "bytes"},
                 {"name": "purpose", "type": "string"},
+                *([{"name": "audience", "type": "uint32"}] if hr2 else []),
             ],
         },
-        "primaryType": "HolderPresentation",
+        "primaryType": primary,
         "domain": {
             "name": "Huren",
             "version": "1",
@@ -54,7 +59,7 @@ def _typed_data(p: Presentation) -> dict[str, object]:
             "verifyingContract": DOMAIN.verifying_contract,
         },
         "message": {
-            "version": p.version,
+            first["name"]: p.suite if hr2 else p.version,
             "documentRoot": p.document_root,
             "disclosedLeaves": [field_leaf(f.salt, f.path, f.value) for f in p.disclosure.fields],
             "multiproof": list(p.disclosure.proof),
@@ -66,6 +71,7 @@ def _typed_data(p: Presentation) -> dict[str, object]:
             "expiresAt": p.expires_at,
             "nonce": p.nonce,
             "purpose": p.purpose,
+            **({"audience": p.audience or 0} if hr2 else {}),
         },
     }
 
@@ -77,12 +83,21 @@ def test_holder_type_string_matches_the_struct_a_wallet_is_given() -> None:
     )
 
 
+def test_hr2_holder_type_string_matches_the_struct_a_wallet_is_given() -> None:
+    from verifier.presentation import HOLDER_PRESENTATION2_TYPE
+
+    fields = _typed_data(replace(_dummy(), format=2))["types"]["HolderPresentation2"]  # type: ignore[index]
+    assert "HolderPresentation2(" + ",".join(f"{f['type']} {f['name']}" for f in fields) + ")" == (
+        HOLDER_PRESENTATION2_TYPE)
+
+
 def _dummy() -> Presentation:
     return Presentation(1, Disclosure([], [], []), bytes(32), bytes(32), [], bytes(65), 0, 1, bytes(8), "")
 
 
-def test_holder_digest_equals_eth_account_typed_data_hash(world: World) -> None:
-    p = world.present(0, ("holder.name",), bound=True)
+@pytest.mark.parametrize(("fmt", "audience"), [(1, None), (2, None), (2, 310000)])
+def test_holder_digest_equals_eth_account_typed_data_hash(world: World, fmt: int, audience: int | None) -> None:
+    p = world.present(0, ("holder.name",), bound=True, format=fmt, audience=audience)
     signable = encode_typed_data(full_message=_typed_data(p))
     assert holder_signing_digest(DOMAIN, p) == _hash_eip191_message(signable)
 

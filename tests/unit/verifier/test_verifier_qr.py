@@ -31,6 +31,7 @@ from verifier_world import (
     key_of,
     make_document,
     resident_id,
+    stamp_signer_of,
 )
 
 from common.document import SaltedField, document_root, flatten, issuer_id
@@ -93,6 +94,9 @@ class Scenario:
         return qr_version(self.text)
 
 
+STAMP = stamp_signer_of("qr-test/node-330105", 330105)
+
+
 def scenario(name: str, make_doc, paths: tuple[str, ...], *, bound: bool) -> Scenario:  # type: ignore[no-untyped-def]
     documents = [salted(make_doc(n), n) for n in range(BATCH)]
     tree = StandardMerkleTree.of([document_root(d) for d in documents])
@@ -108,6 +112,7 @@ def scenario(name: str, make_doc, paths: tuple[str, ...], *, bound: bool) -> Sce
         holder_key=HOLDER_KEY if bound else None,
         now=NOW - 30,
         nonce=bytes(range(12)),
+        stamp_signer=STAMP,
     )
     return Scenario(name, encode(p), len(documents[i]), len(p.disclosure.fields))
 
@@ -156,6 +161,7 @@ def test_scanned_presentation_verifies_as_valid(requirement: Scenario) -> None:
     view.issuers[ia] = IssuerFacts(ia, 330105, IssuerStatus.ACTIVE, 0, None, frozenset({TYPE_FOOD}))
     view.keys[address_of(ISSUER_KEY)] = KeyFacts(address_of(ISSUER_KEY), ia, 0, None)
     view.add_anchor(p.batch_root, issuer=ia, key=address_of(ISSUER_KEY), count=BATCH)
+    view.add_stamp_key(STAMP)
     result = verify(p, view, VerifierPolicy(region=330105, domain=DOMAIN), NOW)
     assert result.verdict is Verdict.VALID
 

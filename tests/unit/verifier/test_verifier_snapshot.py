@@ -27,8 +27,14 @@ def signed_file(world: World, created_at: int | None = None) -> str:
     return sign_snapshot(world.view.to_snapshot(created_at), PUBLISHER_KEY, DOMAIN)
 
 
-def offline_view(world: World, created_at: int | None = None) -> SnapshotChainView:
+def offline_view(world: World, created_at: int | None = None, head_time: int | None = None) -> SnapshotChainView:
+    """A snapshot of the world's facts, read at a block stamped `head_time` and signed at `created_at`."""
+    if head_time is not None:
+        world.view.head_time = head_time
     return SnapshotChainView(load_snapshot(signed_file(world, created_at), PUBLISHER, DOMAIN))
+
+
+HOUR = 3600
 
 
 def test_signed_snapshot_loads_back_to_the_same_facts(world: World) -> None:
@@ -101,33 +107,41 @@ def test_snapshot_that_is_not_json_is_refused() -> None:
 
 
 def test_fresh_snapshot_answers_and_says_how_old_its_facts_are(world: World) -> None:
-    view = offline_view(world, created_at=NOW - 1800)
-    result = verify(world.present(), view, world.policy, NOW)
+    view = offline_view(world, head_time=NOW - 1800)
+    result = verify(world.present(), view, replace(world.policy, max_facts_age_s=HOUR), NOW)
     assert result.verdict is Verdict.VALID
     assert result.freshness is not None
     assert result.freshness.source == "snapshot"
-    assert result.freshness.as_of == NOW - 1800
+    assert result.freshness.head_time == NOW - 1800
     assert result.facts_age_s == 1800
     assert "30 分钟前" in next(c.detail for c in result.checks if c.name == "status_freshness")
 
 
 def test_stale_snapshot_gives_unavailable_with_its_age(world: World) -> None:
-    view = offline_view(world, created_at=NOW - 7 * 3600)
-    result = verify(world.present(), view, world.policy, NOW)
+    view = offline_view(world, head_time=NOW - 7 * HOUR)
+    result = verify(world.present(), view, replace(world.policy, max_facts_age_s=6 * HOUR), NOW)
     assert result.verdict is Verdict.UNAVAILABLE
-    assert "420 分钟前" in (result.reason or "")
+    assert "7 小时前" in (result.reason or "")
     assert result.anchor is None  # no stale fact was used
 
 
+def test_snapshot_facts_are_as_old_as_the_block_they_were_read_at_not_the_signature(world: World) -> None:
+    view = offline_view(world, created_at=NOW, head_time=NOW - 7 * HOUR)  # signed now, of a node 7 hours behind
+    result = verify(world.present(), view, replace(world.policy, max_facts_age_s=6 * HOUR), NOW)
+    assert result.verdict is Verdict.UNAVAILABLE
+    assert result.facts_age_s == 7 * HOUR
+
+
 def test_stale_snapshot_still_catches_tampering(world: World) -> None:
-    view = offline_view(world, created_at=NOW - 7 * 3600)
+    view = offline_view(world, head_time=NOW - 7 * HOUR)
     p = replace_field(world.present(), "holder.name", value="李四")
     assert verify(p, view, world.policy, NOW).verdict is Verdict.TAMPERED
 
 
-def test_snapshot_age_limit_comes_from_the_policy(world: World) -> None:
-    view = offline_view(world, created_at=NOW - 7 * 3600)
-    lenient = replace(world.policy, max_snapshot_age_s=8 * 3600)
+def test_snapshot_age_limit_is_the_policys_one_bound(world: World) -> None:
+    view = offline_view(world, head_time=NOW - 7 * HOUR)
+    assert verify(world.present(), view, world.policy, NOW).verdict is Verdict.UNAVAILABLE
+    lenient = replace(world.policy, max_facts_age_s=8 * HOUR)
     assert verify(world.present(), view, lenient, NOW).verdict is Verdict.VALID
 
 

@@ -320,8 +320,7 @@ def expired_yesterday(w: World) -> Presentation:
 def expired_in_china_time_though_not_in_utc(w: World) -> Presentation:
     # 2025-06-01 00:30 in Beijing is still 2025-05-31 in UTC.
     w.now = 1748709000
-    p = anchor_new_batch(w, valid_until="2025-05-31")
-    return replace(p, created_at=w.now - 10, expires_at=w.now + 290)
+    return anchor_new_batch(w, valid_until="2025-05-31")  # made at w.now - 30, stamped
 
 
 def not_yet_valid(w: World) -> Presentation:
@@ -437,7 +436,7 @@ def _unavailable_on(method: str) -> Setup:
 
 def stale_snapshot_facts(w: World) -> Presentation:
     w.view.source = "snapshot"
-    w.view.as_of = NOW - 7 * 3600
+    w.view.head_time = NOW - 7 * 3600
     return w.present()
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eth_account import Account
 
 from common.document import SaltedField, document_root, issuer_id, salt_fields
@@ -30,6 +31,8 @@ from common.facts import (
 )
 from common.hashing import keccak
 from common.merkle import StandardMerkleTree
+from common.nodes import NodeAlgorithm, NodeKey, NodeKeyPurpose, NodeSuite, key_id
+from common.stamp import StampSigner
 from verifier.engine import VerifierPolicy
 from verifier.presentation import Presentation, make_presentation
 from verifier.snapshot import StatusEntry, TrustSnapshot
@@ -166,16 +169,17 @@ class FakeChainView:
 
     height: int = 1000
     head_time: int = NOW - 5
-    as_of: int = NOW - 5
     anchors: dict[bytes, AnchorFacts] = field(default_factory=dict)
     issuers: dict[bytes, IssuerFacts] = field(default_factory=dict)
     keys: dict[str, KeyFacts] = field(default_factory=dict)
     types: dict[str, TypeFacts] = field(default_factory=dict)
     statuses: dict[tuple[bytes, bytes], CertStatusFacts] = field(default_factory=dict)
     rules: list[RecognitionRule] = field(default_factory=list)
+    stamping: list[NodeKey] = field(default_factory=list)
     fail_on: str | None = None
     calls: list[str] = field(default_factory=list)
     source: Literal["index", "rpc", "snapshot"] = "index"
+    note: str = ""
 
     def _call(self, name: str) -> None:
         self.calls.append(name)
@@ -184,7 +188,7 @@ class FakeChainView:
 
     def freshness(self) -> Freshness:
         self._call("freshness")
-        return Freshness(height=self.height, head_time=self.head_time, as_of=self.as_of, source=self.source)
+        return Freshness(height=self.height, head_time=self.head_time, source=self.source, note=self.note)
 
     def anchor(self, batch_root: bytes) -> AnchorFacts | None:
         self._call("anchor")
@@ -218,7 +222,19 @@ class FakeChainView:
                     return rule
         return None
 
+    def stamp_keys(self, region: int, at: int) -> list[NodeKey]:
+        self._call("stamp_keys")
+        return [k for k in self.stamping if k.region == region and k.valid_at(at)]
+
     # -- test conveniences
+
+    def add_stamp_key(self, signer: StampSigner, valid_from: int = KEY_FROM, valid_until: int | None = None) -> NodeKey:
+        """Register `signer` as a stamping key of its region's node (as the chain's NodeRegistry would)."""
+        key = NodeKey(key_id(signer.public_bytes), signer.region, int(NodeSuite.INTERNATIONAL),
+                      int(NodeAlgorithm.ED25519), int(NodeKeyPurpose.STAMPING), signer.public_bytes,
+                      valid_from, valid_until)
+        self.stamping.append(key)
+        return key
 
     def add_anchor(self, batch_root: bytes, *, issuer: bytes, key: str, type_code: str = TYPE_FOOD,
                    block: int = 900, timestamp: int = ANCHOR_TIME, count: int = 1) -> AnchorFacts:  # fmt: skip
@@ -249,13 +265,14 @@ class FakeChainView:
             ledger=DOMAIN.verifying_contract,
             height=self.height,
             head_time=self.head_time,
-            created_at=self.as_of if created_at is None else created_at,
+            created_at=self.head_time if created_at is None else created_at,
             issuers=tuple(self.issuers.values()),
             keys=tuple(self.keys.values()),
             types=tuple(self.types.values()),
             recognition=tuple(self.rules),
             statuses=tuple(StatusEntry(issuer_id=i, status=s) for (i, _), s in self.statuses.items()),
             anchors=tuple(self.anchors.values()),
+            stamp_keys=tuple(self.stamping),
         )
 
 
@@ -271,6 +288,7 @@ class World:
     batch: Batch
     view: FakeChainView
     policy: VerifierPolicy
+    stamp_signer: StampSigner
     now: int = NOW
 
     def present(
@@ -283,8 +301,15 @@ class World:
         created_at: int | None = None,
         ttl_s: int = 300,
         purpose: str = "办理食品经营许可变更",
+        stamped: bool = True,
+        format: int = 2,
+        audience: int | None = None,
     ) -> Presentation:
-        """A fresh presentation of document `index` (document 0 is the bound holder's)."""
+        """A fresh presentation of document `index` (document 0 is the bound holder's).
+
+        Stamped by the issuing region's node (as the wallet makes them) unless `stamped` is
+        False or `format` is 1 (HR1 has no stamp).
+        """
         batch = batch or self.batch
         return make_presentation(
             batch.documents[index],
@@ -298,6 +323,9 @@ class World:
             now=self.now - 30 if created_at is None else created_at,
             ttl_s=ttl_s,
             nonce=bytes(range(12)),
+            stamp_signer=self.stamp_signer if stamped and format == 2 else None,
+            audience=audience,
+            format=format,
         )
 
 
@@ -324,7 +352,10 @@ def build_world(batch_size: int = 64) -> World:
     )
     view.add_anchor(batch.root, issuer=ia, key=address_of(issuer_key), count=batch_size)
     policy = VerifierPolicy(region=ZHEJIANG_HANGZHOU, domain=DOMAIN)
+    stamp_signer = stamp_signer_of("node-330105/stamp-1", ZHEJIANG_HANGZHOU)
+    view.add_stamp_key(stamp_signer)
     return World(
+        stamp_signer=stamp_signer,
         issuer_key=issuer_key,
         issuer_address=address_of(issuer_key),
         issuer_id=ia,
@@ -334,6 +365,11 @@ def build_world(batch_size: int = 64) -> World:
         view=view,
         policy=policy,
     )
+
+
+def stamp_signer_of(label: str, region: int) -> StampSigner:
+    """A deterministic Ed25519 stamping key (tests must be reproducible)."""
+    return StampSigner(region, Ed25519PrivateKey.from_private_bytes(keccak(label.encode())))
 
 
 def with_fields(p: Presentation, fields: Sequence[SaltedField]) -> Presentation:
