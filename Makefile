@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 # PostgreSQL used by the read-model and store tests; CI=true makes it mandatory.
 export HUREN_TEST_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: all setup test test-contracts test-python lint demo snapshot bench clean
+.PHONY: all runtime setup test test-contracts test-python test-js lint demo snapshot bench clean
 
 all: test
 
@@ -54,31 +54,39 @@ $(BENCH_STAMP): | $(VENV_STAMP)
 	fi
 	touch $@
 
-setup: $(VENV_STAMP) $(NPM_STAMP) $(SYSTEM_STAMP) $(BROWSER_STAMP)
+# What the demo and the API need; the tests add the browser packages (setup).
+runtime: $(VENV_STAMP) $(NPM_STAMP) $(SYSTEM_STAMP)
+
+setup: runtime $(BROWSER_STAMP)
 
 lint: setup
 	.venv/bin/ruff check .
 
 test-contracts: setup
 	forge test
-	forge snapshot --check
+	tools/check-gas-snapshot
 
-# pytest exits 5 when it collects nothing: that is a failure of the suite, not a pass.
+# Two pytest processes at once (tools/pytest-in-parallel: most tests wait on anvil, HTTP and the
+# databases); pytest's exit 5 (collected nothing) is a failure of the suite there, not a pass.
 test-python: setup
-	$(PY) -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
+	PY=$(PY) tools/pytest-in-parallel
 
-test: lint test-contracts test-python
+# The JavaScript verifier against the conformance vectors (tests/vectors/hr1).
+test-js: runtime
+	node --test tests/js/
+
+test: lint test-contracts test-python test-js
 
 # The benchmarks of bench/README.md, one after another (about 5 minutes; figures on standard output).
-bench: setup $(BENCH_STAMP)
+bench: runtime $(BENCH_STAMP)
 	$(PY) -m bench.indexer
 	$(PY) -m bench.issue
 	$(PY) -m bench.verify
 
-snapshot: setup
+snapshot: runtime
 	forge snapshot
 
-demo: setup
+demo: runtime
 	$(PY) -m api.demo
 
 clean:
