@@ -30,7 +30,8 @@ class NodeAlgorithm(IntEnum):
     ED25519 = 1
     ECDSA_P256_SHA256 = 2
     ECDSA_P384_SHA384 = 3
-    SM2_SM3 = 16  # suite 2, reserved: registrable, not yet verified by any node
+    SM2_SM3 = 16  # suite 2 (国密): SM2 over SM3(Z || message), 64-byte r||s; 65-byte 04||x||y public keys
+    #               (common/node_keys.py; stamps in common/stamp.py, requests in federation/algorithms.py)
 
     @property
     def suite(self) -> NodeSuite:

@@ -28,16 +28,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import http_sf
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from http_message_signatures import (
-    ContentDigest,
-    HTTPMessageVerifier,
-    HTTPSignatureAlgorithm,
-    HTTPSignatureKeyResolver,
-    algorithms,
-)
+from http_message_signatures import ContentDigest, HTTPMessageVerifier, HTTPSignatureKeyResolver
 from http_message_signatures.exceptions import HTTPMessageSignaturesException
 
+from federation.algorithms import ALGORITHMS
 from federation.directory import REQUEST_SIGNING, NodeDirectory, NodeKey
 from federation.node_key import parse_keyid
 from federation.refusals import (
@@ -61,11 +55,9 @@ CLOCK_SKEW_S = 5
 #: Bounds of an acceptable nonce (ours are 22 characters of base64url).
 NONCE_MIN, NONCE_MAX = 16, 64
 
-#: Registry algorithm name -> (the library's algorithm class, raw public key -> key object).
-#: Another suite's algorithm (SM2 under 国密) is one more entry and a small HTTPSignatureAlgorithm.
-ALGORITHMS: dict[str, tuple[type[HTTPSignatureAlgorithm], Callable[[bytes], Any]]] = {
-    "ed25519": (algorithms.ED25519, Ed25519PublicKey.from_public_bytes),
-}
+# The algorithms (ed25519; sm2-sm3 under 国密) are federation.algorithms.ALGORITHMS, chosen by the
+# registry's algorithm of the key, never by the request.
+__all__ = ["ALGORITHMS", "IncomingRequest", "NotAFederationMember", "RequestChecker", "VerifiedPeer"]
 
 
 class NotAFederationMember(Exception):

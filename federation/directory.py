@@ -21,8 +21,8 @@ from typing import Protocol
 REQUEST_SIGNING = "request-signing"
 
 #: Crypto suites of DESIGN.md: 1 = keccak-256 / secp256k1 (the chain's own), 2 = 国密 SM3/SM2/SM4.
-#: A node's request-signing key is an Ed25519 key under suite 1; SM2 under suite 2 is a small
-#: algorithm class to add later (federation.algorithms).
+#: A node's request-signing key is an Ed25519 key under suite 1, an SM2 key (sm2-sm3) under suite 2
+#: (the RFC 9421 algorithm classes are in federation.algorithms).
 SUITE_STANDARD = 1
 SUITE_GUOMI = 2
 

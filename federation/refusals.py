@@ -78,7 +78,8 @@ class UnknownNode(RequestRefused):
 class WrongKey(RequestRefused):
     status = 403
     code = "NODE_KEY_WRONG"
-    hint = "节点间请求只能用登记为“请求签名”(request-signing) 用途的 Ed25519 密钥签名。"
+    hint = ("节点间请求只能用登记为“请求签名”(request-signing) 用途的密钥签名："
+            "国际算法套件为 Ed25519，国密套件为 SM2（sm2-sm3）。")
 
 
 class RetiredKey(RequestRefused):

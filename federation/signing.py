@@ -8,7 +8,8 @@ What a signature covers, and why:
 - parameters `created` and `expires` (a short validity, `VALIDITY_S`), a random `nonce` (the
   receiver remembers it for the validity window, so the request cannot be replayed inside it),
   `keyid` ("<region>:<registry key id>", the receiver looks the key up in the chain's registry
-  at `created`), `alg` = ed25519, and `tag` = `REQUEST_TAG`.
+  at `created`), `alg` = the key's algorithm (ed25519 in suite 1, sm2-sm3 in suite 2 国密;
+  federation.algorithms), and `tag` = `REQUEST_TAG`.
 
 The tag separates domains: a node request's signature base always ends with
 `tag="huren-node-request/1"`, so no node request signature can be taken for a 加注件 stamp (which
@@ -27,8 +28,9 @@ import time
 from collections.abc import Callable, Generator
 
 import httpx
-from http_message_signatures import HTTPMessageSigner, HTTPSignatureKeyResolver, algorithms
+from http_message_signatures import HTTPMessageSigner, HTTPSignatureKeyResolver
 
+from federation.algorithms import library_algorithm
 from federation.node_key import NodeSigningKey
 
 #: The domain-separation tag of node-to-node request signatures.
@@ -74,7 +76,7 @@ def sign_request(request: httpx.Request, key: NodeSigningKey, *, now: float | No
     body = request.read()
     if "content-digest" in request.headers:
         del request.headers["content-digest"]
-    HTTPMessageSigner(signature_algorithm=algorithms.ED25519, key_resolver=_OneKey(key)).sign(
+    HTTPMessageSigner(signature_algorithm=library_algorithm(key.algorithm), key_resolver=_OneKey(key)).sign(
         request,
         key_id=key.keyid,
         created=datetime.datetime.fromtimestamp(created, datetime.UTC),
