@@ -64,6 +64,9 @@ def main() -> None:
                         help="the 北京 node's port; 天津, 河北 and 上海 take the next three")
     parser.add_argument("--workdir", type=Path, default=ROOT / ".huren" / "demo")
     parser.add_argument("--no-serve", action="store_true", help="seed and issue, then exit (smoke test)")
+    parser.add_argument("--suite", type=int, choices=(1, 2), default=int(os.environ.get("HUREN_SUITE", "1")),
+                        help="crypto suite of the consortium: 1 international (keccak/secp256k1/Ed25519), "
+                             "2 国密 (SM3/SM2/SM4); default HUREN_SUITE or 1 (`make demo HUREN_SUITE=2`)")
     parser.add_argument("--kdf-iterations", type=int, default=None,
                         help="scrypt cost of the demo keystores (default: eth-account's production cost)")
     args = parser.parse_args()
@@ -75,9 +78,11 @@ def main() -> None:
     node = start_anvil(block_time=IDLE_BLOCK_TIME_S, mixed_mining=True)  # ticks when idle, as a network does
     nodes: list[NodeProcess] = []
     try:
-        print("部署合约并建立京津冀 + 上海演示联盟（每项变更均经双人双锁提案；每个地区一个节点）...", flush=True)
+        suite_name = "国密 SM2/SM3/SM4" if args.suite == 2 else "国际算法"
+        print(f"部署合约并建立京津冀 + 上海演示联盟（{suite_name}；每项变更均经双人双锁提案；每个地区一个节点）...",
+              flush=True)
         worlds = seed_federation(node, args.workdir, {r: f"http://127.0.0.1:{p}" for r, p in ports.items()},
-                                 kdf_iterations=args.kdf_iterations)
+                                 kdf_iterations=args.kdf_iterations, suite=args.suite)
         nodes = [NodeProcess(region, worlds[region], ports[region]) for region in REGION_NAMES]
         print("启动四个地区节点 (" + "、".join(f"{n.name} :{n.port}" for n in nodes) + ") ...", flush=True)
         try:

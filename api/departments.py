@@ -37,8 +37,9 @@ from issuers.intake import Department, IntakeSpec
 from issuers.service import IssuerService
 from issuers.store import CertificateStore, holdings
 from ledger.abi import ContractABI
+from ledger.errors import KeystoreError
 from ledger.indexer import Indexer
-from ledger.keystore import load_keystore
+from ledger.keystore import load_keystore, load_sm2_keystore
 from ledger.lease import LeaseTable, LeaseTerms
 from ledger.manifest import Manifest
 from ledger.rpc import RpcClient
@@ -121,13 +122,18 @@ def load_departments(
             account = load_keystore(keystore if keystore.is_absolute() else base / keystore, passphrase)
             key_file = Path(e["fieldKeyFile"])
             field_key = (key_file if key_file.is_absolute() else base / key_file).read_text().strip()
-        except (OSError, ValueError, KeyError) as exc:
+            signing_key, suite = bytes(account.key), 1
+            if e.get("sm2Keystore"):  # a 国密 department: seals in suite 2, the keystore above sends transactions
+                sm2_path = Path(e["sm2Keystore"])
+                signing_key, suite = load_sm2_keystore(sm2_path if sm2_path.is_absolute() else base / sm2_path,
+                                                       passphrase), 2
+        except (OSError, ValueError, KeyError, KeystoreError) as exc:
             log.error("department %s left out: %s", code, exc)
             continue
         department = Department(code, int(e["region"]), str(e["name"]))
         chain = ChainLink(rpc, manifest, abis, account)
         store = CertificateStore(db_url, FieldCipher.from_key_text(field_key))
-        service = IssuerService(store, IntakeSpec(department, bytes(account.key), chain.domain, field_key), chain)
+        service = IssuerService(store, IntakeSpec(department, signing_key, chain.domain, field_key, suite=suite), chain)
         worker = AnchorWorker(store, chain, code, policy, leases=LeaseTable(store.engine), lease_terms=lease_terms,
                               observer=OUTBOX_OBSERVER)
         out[code] = DepartmentRuntime(department, service, worker)

@@ -14,6 +14,11 @@ a base URL and a freshly generated Ed25519 request-signing key, whose private ha
 `<workdir>/node-keys/<region>.pem` (PKCS#8, encrypted with the node's passphrase, mode 0600, the format
 federation.node_key reads) and listed in `<workdir>/nodes.json`.
 
+`suite=2` seeds a 国密 deployment's node side (issue 17): the request-signing and stamping keys are
+SM2 (registered as suite 2 / sm2-sm3 with their 65-byte public keys 04||x||y), written as SM4-GCM
+sealed JSON keystores `<region>.key.json` and `<region>-stamp.key.json` (common/node_keys.py), and
+the departments' field keys are `sm4-gcm:` key texts (issuers/field_cipher.py).
+
 Officers' keys are never in a node's directory: each page officer's encrypted keystore is
 written to an officers' directory outside every node (`<workdir>/officers/` of a federation,
 `<workdir>-officers/` beside a single node), as the file the officer keeps on their own device and
@@ -39,6 +44,8 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from api.credentials import CredentialStore
+from common.gm import sm2_generate_keypair
+from common.node_keys import SM2NodePrivateKey, write_sm2_keystore
 from common.nodes import NodeAlgorithm, NodeKeyPurpose
 from issuers.catalogue import default_catalogue
 from issuers.field_cipher import new_field_key
@@ -48,7 +55,7 @@ from issuers.samples import TYPE_CODES, sample_document
 from ledger import store as st
 from ledger.anvil import Anvil
 from ledger.devnet import Devnet, start_devnet
-from ledger.keystore import save_keystore
+from ledger.keystore import save_keystore, save_sm2_keystore
 from ledger.nodes import AddNodeKey, RegisterNode
 
 BJ, TJ, HE, SH = 110000, 120000, 130000, 310000
@@ -117,6 +124,10 @@ class Consortium:
 
     net: Devnet
     department_accounts: dict[str, LocalAccount]  # DemoDepartment.key -> its anchoring key
+    #: Crypto suite of the deployment (common/suites.py); in suite 2 each department also has an SM2
+    #: document-signing key (registered with IssuerRegistry.addSM2Key), here by DemoDepartment.key.
+    suite: int = 1
+    department_sm2_keys: dict[str, bytes] = field(default_factory=dict)
 
 
 def _secret_file(path: Path, text: str) -> Path:
@@ -127,8 +138,37 @@ def _secret_file(path: Path, text: str) -> Path:
     return path
 
 
-def _register_node(net: Devnet, region: int, workdir: Path, passphrase: str, base_url: str) -> dict[str, Any]:
-    """The region's node entry with a new Ed25519 request-signing key (private half in `workdir` only)."""
+def _register_sm2_node(net: Devnet, region: int, workdir: Path, passphrase: str, base_url: str,
+                       kdf_iterations: int | None) -> dict[str, Any]:
+    """The region's node entry with new SM2 request-signing and stamping keys (suite 2; keystores in `workdir`).
+
+    `kdf_iterations` is the keystores' scrypt cost, like the department keystores' (None: production's).
+    """
+    cost = {} if kdf_iterations is None else {"scrypt_n": 1 << max(1, (kdf_iterations - 1).bit_length())}
+    keys = {}
+    for purpose, name in ((NodeKeyPurpose.REQUEST_SIGNING, f"{region}.key.json"),
+                          (NodeKeyPurpose.STAMPING, f"{region}-stamp.key.json")):
+        private = SM2NodePrivateKey.generate()
+        write_sm2_keystore(workdir / "node-keys" / name, private, passphrase, purpose, **cost)
+        keys[purpose] = (AddNodeKey(NodeAlgorithm.SM2_SM3, purpose, private.public_bytes()),
+                         workdir / "node-keys" / name)
+    net.node_change(region, RegisterNode(base_url))
+    for change, _file in keys.values():
+        net.node_change(region, change)
+    (request, key_file), (stamping, stamp_file) = keys[NodeKeyPurpose.REQUEST_SIGNING], keys[NodeKeyPurpose.STAMPING]
+    return {"region": region, "baseUrl": base_url, "keyId": request.key_id, "keyFile": str(key_file),
+            "purpose": "request-signing", "algorithm": NodeAlgorithm.SM2_SM3.rfc9421, "suite": 2,
+            "stampKeyId": stamping.key_id, "stampKeyFile": str(stamp_file)}
+
+
+def _register_node(net: Devnet, region: int, workdir: Path, passphrase: str, base_url: str, *, suite: int = 1,
+                   kdf_iterations: int | None = None) -> dict[str, Any]:
+    """The region's node entry with a new request-signing key and a new stamping key (private halves in
+    `workdir` only): Ed25519 in suite 1, SM2 in suite 2 (`_register_sm2_node`)."""
+    if suite == 2:
+        return _register_sm2_node(net, region, workdir, passphrase, base_url, kdf_iterations)
+    if suite != 1:
+        raise ValueError(f"unknown crypto suite {suite!r}")
     private = Ed25519PrivateKey.generate()
     public = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -155,25 +195,34 @@ def _register_node(net: Devnet, region: int, workdir: Path, passphrase: str, bas
             "stampKeyId": stamping.key_id, "stampKeyFile": str(stamp_file)}
 
 
-def _seed_chain(node: Anvil) -> Consortium:
-    """Contracts, types, the departments' registry entries and keys, and the recognition rules."""
+def _seed_chain(node: Anvil, suite: int = 1) -> Consortium:
+    """Contracts, types, the departments' registry entries and keys, and the recognition rules.
+
+    In suite 2 (国密) each department gets an SM2 document-signing key besides its transaction key
+    (an SM2 key cannot send an EVM transaction), registered by the region's officers like any key.
+    """
     net = start_devnet(node, regions=tuple(REGION_NAMES))
     for t in default_catalogue().types():
         net.define_type(t.type_code, t.name, t.schema_hash, t.version)
     accounts = {}
+    sm2_keys: dict[str, bytes] = {}
     for d in DEPARTMENTS:
         accounts[d.key] = net.new_account()
-        net.register_issuer(d.region, d.credit_code, d.name, [accounts[d.key].address], list(d.types))
+        iid = net.register_issuer(d.region, d.credit_code, d.name, [accounts[d.key].address], list(d.types))
+        if suite == 2:
+            pair = sm2_generate_keypair()
+            sm2_keys[d.key] = pair.private_key
+            net.regional(d.region, "IssuerRegistry", "addSM2Key", d.region, iid, pair.public_key[1:], 0)
     for verifier in JJJ:
         for issuer_region in JJJ:
             if issuer_region != verifier:
                 for t in (LICENCE, DRIVING):
                     net.recognise(verifier, t, issuer_region)
-    return Consortium(net, accounts)
+    return Consortium(net, accounts, suite, sm2_keys)
 
 
 def _node_world(c: Consortium, workdir: Path, regions: tuple[int, ...], base_url: str, *, db_url: str | None,
-                kdf_iterations: int | None, confirmations: int) -> DemoWorld:
+                kdf_iterations: int | None, confirmations: int, suite: int = 1) -> DemoWorld:
     """A node serving `regions`: keystores, node keys, settings and credentials under `workdir` only.
 
     Why one function for both layouts: the single-node world of the tests and each node of the
@@ -188,9 +237,14 @@ def _node_world(c: Consortium, workdir: Path, regions: tuple[int, ...], base_url
     for d in departments:
         ks = workdir / "keystores" / f"{d.credit_code}.json"
         save_keystore(ks, bytes(c.department_accounts[d.key].key), passphrase, iterations=kdf_iterations)
-        key_file = _secret_file(workdir / "secrets" / f"{d.credit_code}.fieldkey", new_field_key())
-        entries.append({"creditCode": d.credit_code, "region": d.region, "name": d.name,
-                        "keystore": str(ks), "fieldKeyFile": str(key_file), "types": list(d.types)})
+        key_file = _secret_file(workdir / "secrets" / f"{d.credit_code}.fieldkey", new_field_key(suite))
+        entry = {"creditCode": d.credit_code, "region": d.region, "name": d.name,
+                 "keystore": str(ks), "fieldKeyFile": str(key_file), "types": list(d.types)}
+        if d.key in c.department_sm2_keys:  # 国密: seals with this SM2 key, sends transactions with the one above
+            sm2_ks = workdir / "keystores" / f"{d.credit_code}-sm2.json"
+            save_sm2_keystore(sm2_ks, c.department_sm2_keys[d.key], passphrase, iterations=kdf_iterations)
+            entry["sm2Keystore"] = str(sm2_ks)
+        entries.append(entry)
     operator = Account.create()  # this node's verification-log operator
     net.fund([operator.address])
     save_keystore(workdir / "keystores" / "log-operator.json", bytes(operator.key), passphrase,
@@ -201,7 +255,8 @@ def _node_world(c: Consortium, workdir: Path, regions: tuple[int, ...], base_url
     # Signs this node's trust snapshots for its clerks' offline pages (api/snapshots.py); sends no transaction.
     save_keystore(workdir / "keystores" / "snapshot-publisher.json", bytes(Account.create().key), passphrase,
                   iterations=kdf_iterations)
-    listing = [_register_node(net, region, workdir, passphrase, base_url) for region in regions]
+    listing = [_register_node(net, region, workdir, passphrase, base_url, suite=suite, kdf_iterations=kdf_iterations)
+               for region in regions]
     (workdir / "nodes.json").write_text(json.dumps(listing, indent=2))
     stamp_keys_file = workdir / "stamp-keys.json"
     stamp_keys_file.write_text(json.dumps([{"region": n["region"], "keyFile": n["stampKeyFile"]} for n in listing],
@@ -262,33 +317,34 @@ def _officer_keys(c: Consortium, officers_dir: Path, regions: tuple[int, ...],
 
 def seed(node: Anvil, workdir: Path, *, db_url: str | None = None, kdf_iterations: int | None = 2,
          confirmations: int = 1, node_base_url: str = "http://127.0.0.1:8000",
-         officers_dir: Path | None = None) -> DemoWorld:
+         officers_dir: Path | None = None, suite: int = 1) -> DemoWorld:
     """Deploy, register and configure the demo consortium served by ONE node; files under `workdir`.
 
     Returns the world with the environment (HUREN_*) that `api.settings.Settings.from_env`
     reads. `kdf_iterations` keeps throw-away demo keystores fast to open; production keystores
     use eth-account's default scrypt cost. Every region's node entry points at `node_base_url`.
     The officers' keystores go to `officers_dir` (default: `<workdir>-officers`, beside the node).
+    `suite=2` makes the node's keys SM2 and its field keys SM4-GCM (国密; module docstring).
     """
-    c = _seed_chain(node)
+    c = _seed_chain(node, suite)
     world = _node_world(c, workdir, tuple(REGION_NAMES), node_base_url, db_url=db_url,
-                        kdf_iterations=kdf_iterations, confirmations=confirmations)
+                        kdf_iterations=kdf_iterations, confirmations=confirmations, suite=suite)
     world.officer_keys = _officer_keys(c, officers_dir or workdir.with_name(workdir.name + "-officers"),
                                        tuple(REGION_NAMES), kdf_iterations)
     return world
 
 
 def seed_federation(node: Anvil, workdir: Path, base_urls: dict[int, str], *, kdf_iterations: int | None = 2,
-                    confirmations: int = 1) -> dict[int, DemoWorld]:
+                    confirmations: int = 1, suite: int = 1) -> dict[int, DemoWorld]:
     """The demo consortium as a federation: one node per region, its files in `workdir/<region>/`.
 
     Each node's directory holds only its own region's department keys, relayer key, node key,
     passphrase and credentials (its own SQLite database); the nodes share only the chain. No
     node holds an officer's key: those are in `workdir/officers/`, the officers' own files.
     """
-    consortium = _seed_chain(node)
+    consortium = _seed_chain(node, suite)
     worlds = {region: _node_world(consortium, workdir / str(region), (region,), base_urls[region], db_url=None,
-                                  kdf_iterations=kdf_iterations, confirmations=confirmations)
+                                  kdf_iterations=kdf_iterations, confirmations=confirmations, suite=suite)
               for region in REGION_NAMES}
     for region, world in worlds.items():
         world.officer_keys = _officer_keys(consortium, workdir / "officers", (region,), kdf_iterations)

@@ -30,6 +30,7 @@ from sha3 import keccak_256
 
 from common.canonical import canonicalize
 from common.merkle import StandardMerkleTree, verify_multiproof
+from common.suites import Digest, keccak256
 
 __all__ = [
     "ALWAYS_DISCLOSED",
@@ -151,8 +152,9 @@ def new_salt() -> bytes:
     return secrets.token_bytes(SALT_BYTES)
 
 
-def field_leaf(salt: bytes, path: str, value: object) -> bytes:
-    """keccak256(salt || utf8(path) || 0x00 || JCS(value)): the Merkle value of one field.
+def field_leaf(salt: bytes, path: str, value: object, h: Digest = keccak256) -> bytes:
+    """keccak256(salt || utf8(path) || 0x00 || JCS(value)): the Merkle value of one field (SM3 as
+    `h` in crypto suite 2).
 
     Raises ValueError if the salt is not exactly SALT_BYTES bytes or the path is empty or holds
     NUL, and CanonicalisationError (a ValueError) if the value is not canonical JSON.
@@ -161,7 +163,7 @@ def field_leaf(salt: bytes, path: str, value: object) -> bytes:
         raise ValueError(f"a field salt must be exactly {SALT_BYTES} bytes, got {salt!r:.60}")
     if type(path) is not str or not path or "\x00" in path:
         raise ValueError(f"a field path must be a non-empty str without NUL, got {path!r:.80}")
-    return keccak_256(salt + path.encode("utf-8") + b"\x00" + canonicalize(value)).digest()
+    return h(salt + path.encode("utf-8") + b"\x00" + canonicalize(value))
 
 
 @dataclass(frozen=True)
@@ -187,7 +189,7 @@ def salt_fields(doc: Mapping[str, object]) -> list[SaltedField]:
     return [SaltedField(path=path, value=value, salt=new_salt()) for path, value in flatten(doc).items()]
 
 
-def _field_leaves(fields: Sequence[SaltedField]) -> list[bytes]:
+def _field_leaves(fields: Sequence[SaltedField], h: Digest = keccak256) -> list[bytes]:
     seen: set[str] = set()
     for field in fields:
         if field.path in seen:
@@ -195,17 +197,17 @@ def _field_leaves(fields: Sequence[SaltedField]) -> list[bytes]:
         seen.add(field.path)
     if not fields:
         raise ValueError("a document needs at least one field")
-    return [field.leaf for field in fields]
+    return [field_leaf(f.salt, f.path, f.value, h) for f in fields]
 
 
-def document_tree(fields: Sequence[SaltedField]) -> StandardMerkleTree:
+def document_tree(fields: Sequence[SaltedField], h: Digest = keccak256) -> StandardMerkleTree:
     """The OZ-standard Merkle tree over the field leaves. Paths must be unique; ValueError otherwise."""
-    return StandardMerkleTree.of(_field_leaves(fields))
+    return StandardMerkleTree.of(_field_leaves(fields, h), h)
 
 
-def document_root(fields: Sequence[SaltedField]) -> bytes:
-    """The document root: what the issuer signs (EIP-712) and puts into a batch tree."""
-    return document_tree(fields).root
+def document_root(fields: Sequence[SaltedField], h: Digest = keccak256) -> bytes:
+    """The document root: what the issuer signs (EIP-712 or SM2) and puts into a batch tree."""
+    return document_tree(fields, h).root
 
 
 # --------------------------------------------------------------------------- disclosure
@@ -223,14 +225,14 @@ class Disclosure:
     flags: list[bool]
 
 
-def disclose(fields: Sequence[SaltedField], paths: Iterable[str]) -> Disclosure:
+def disclose(fields: Sequence[SaltedField], paths: Iterable[str], h: Digest = keccak256) -> Disclosure:
     """Reveal the fields at `paths` (duplicates ignored) and prove them against the document root.
 
     Raises UnknownFieldError for a path that is not a field, and ValueError if no path is
     given: a disclosure of nothing proves nothing and `verify_disclosure` refuses it.
     """
-    leaves = _field_leaves(fields)
-    tree = StandardMerkleTree.of(leaves)
+    leaves = _field_leaves(fields, h)
+    tree = StandardMerkleTree.of(leaves, h)
     index_by_path = {field.path: i for i, field in enumerate(fields)}
     wanted: list[int] = []
     for path in dict.fromkeys(paths):
@@ -247,7 +249,7 @@ def disclose(fields: Sequence[SaltedField], paths: Iterable[str]) -> Disclosure:
     return Disclosure(fields=ordered, proof=multiproof.proof, flags=multiproof.flags)
 
 
-def verify_disclosure(root: bytes, disclosure: Disclosure) -> bool:
+def verify_disclosure(root: bytes, disclosure: Disclosure, h: Digest = keccak256) -> bool:
     """True iff every disclosed (path, value, salt) is a field of the document with `root`.
 
     Recomputes each field leaf and checks the multiproof. Returns False, never raises, on any
@@ -262,8 +264,8 @@ def verify_disclosure(root: bytes, disclosure: Disclosure) -> bool:
         paths = {field.path for field in disclosed}
         if len(paths) != len(disclosed):
             return False
-        leaves = [field_leaf(field.salt, field.path, field.value) for field in disclosed]
-        return verify_multiproof(root, leaves, disclosure.proof, disclosure.flags)
+        leaves = [field_leaf(field.salt, field.path, field.value, h) for field in disclosed]
+        return verify_multiproof(root, leaves, disclosure.proof, disclosure.flags, h)
     except (TypeError, ValueError, AttributeError, RecursionError):
         return False
 

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sha3 import keccak_256
+from common.suites import Digest, keccak256
 
 __all__ = [
     "MultiProof",
@@ -49,15 +49,15 @@ def _require_bytes32(value: object, what: str) -> bytes:
     return value  # type: ignore[return-value]
 
 
-def standard_leaf(value: bytes) -> bytes:
-    """Leaf hash of a bytes32 value: keccak256(keccak256(abi.encode(bytes32))) as in OZ."""
+def standard_leaf(value: bytes, h: Digest = keccak256) -> bytes:
+    """Leaf hash of a bytes32 value: keccak256(keccak256(abi.encode(bytes32))) as in OZ (`h` twice)."""
     _require_bytes32(value, "a Merkle leaf value")
-    return keccak_256(keccak_256(value).digest()).digest()
+    return h(h(value))
 
 
-def hash_pair(a: bytes, b: bytes) -> bytes:
-    """OpenZeppelin's commutative node hash: keccak256 of the two children in ascending order."""
-    return keccak_256(a + b if a < b else b + a).digest()
+def hash_pair(a: bytes, b: bytes, h: Digest = keccak256) -> bytes:
+    """OpenZeppelin's commutative node hash: keccak256 (`h`) of the two children in ascending order."""
+    return h(a + b if a < b else b + a)
 
 
 @dataclass(frozen=True)
@@ -80,10 +80,11 @@ class StandardMerkleTree:
     returned by `index_of` are positions in the *original* `values`, as in OZ's JS API.
     """
 
-    __slots__ = ("_hash_lookup", "_tree", "_tree_index", "_values")
+    __slots__ = ("_h", "_hash_lookup", "_tree", "_tree_index", "_values")
 
-    def __init__(self, tree: list[bytes], values: list[bytes], tree_index: list[int]) -> None:
+    def __init__(self, tree: list[bytes], values: list[bytes], tree_index: list[int], h: Digest = keccak256) -> None:
         """Low level; use `of`. `tree_index[i]` is the node index of `values[i]`'s leaf."""
+        self._h = h
         self._tree = tree
         self._values = values
         self._tree_index = tree_index
@@ -91,16 +92,16 @@ class StandardMerkleTree:
         self._hash_lookup: dict[bytes, int] = {tree[t]: i for i, t in enumerate(tree_index)}
 
     @classmethod
-    def of(cls, values: Sequence[bytes]) -> StandardMerkleTree:
-        """Build the tree OZ's `StandardMerkleTree.of(values, ['bytes32'])` builds."""
+    def of(cls, values: Sequence[bytes], h: Digest = keccak256) -> StandardMerkleTree:
+        """Build the tree OZ's `StandardMerkleTree.of(values, ['bytes32'])` builds; with `h` = SM3
+        the same layout over SM3 (crypto suite 2, common/suites.py)."""
         values = list(values)
         if not values:
             raise ValueError("a Merkle tree needs at least one value")
         for i, value in enumerate(values):
             _require_bytes32(value, f"values[{i}]")
-        kk = keccak_256
         hashed = sorted(
-            ((kk(kk(v).digest()).digest(), i) for i, v in enumerate(values)),
+            ((h(h(v)), i) for i, v in enumerate(values)),
             key=lambda item: item[0],  # stable: equal hashes keep input order, as JS sort does
         )
         n = len(hashed)
@@ -113,8 +114,8 @@ class StandardMerkleTree:
         for i in range(size - 1 - n, -1, -1):
             a = tree[2 * i + 1]
             b = tree[2 * i + 2]
-            tree[i] = kk(a + b if a < b else b + a).digest()
-        return cls(tree, values, tree_index)
+            tree[i] = h(a + b if a < b else b + a)
+        return cls(tree, values, tree_index, h)
 
     @property
     def root(self) -> bytes:
@@ -138,7 +139,7 @@ class StandardMerkleTree:
 
         Raises ValueError if the value is not in the tree.
         """
-        index = self._hash_lookup.get(standard_leaf(value))
+        index = self._hash_lookup.get(standard_leaf(value, self._h))
         if index is None:
             raise ValueError("value is not in the tree")
         return index
@@ -202,7 +203,7 @@ class StandardMerkleTree:
         return i
 
 
-def verify_proof(root: bytes, value: bytes, proof: Sequence[bytes]) -> bool:
+def verify_proof(root: bytes, value: bytes, proof: Sequence[bytes], h: Digest = keccak256) -> bool:
     """True iff `proof` shows bytes32 `value` is in the tree with `root` (OZ `MerkleProof.verify`).
 
     Malformed input (wrong types or lengths) gives False, never an exception: callers feed it
@@ -211,33 +212,33 @@ def verify_proof(root: bytes, value: bytes, proof: Sequence[bytes]) -> bool:
     try:
         if not _is_bytes32(root) or not _is_bytes32(value):
             return False
-        kk = keccak_256
-        node = kk(kk(value).digest()).digest()
+        node = h(h(value))
         for sibling in proof:
             if not _is_bytes32(sibling):
                 return False
-            node = kk(node + sibling if node < sibling else sibling + node).digest()
+            node = h(node + sibling if node < sibling else sibling + node)
         return node == root
     except TypeError:  # e.g. proof is not iterable
         return False
 
 
-def process_proof(value: bytes, proof: Sequence[bytes]) -> bytes:
+def process_proof(value: bytes, proof: Sequence[bytes], h: Digest = keccak256) -> bytes:
     """The root that `proof` leads to from bytes32 `value` (OZ `MerkleProof.processProof`).
 
     Why it exists: format HR2 does not carry the batch root, the verifier derives it, and the
     anchor lookup then says whether that root was anchored. ValueError for malformed input.
     """
     _require_bytes32(value, "a Merkle leaf value")
-    kk = keccak_256
-    node = kk(kk(value).digest()).digest()
+    node = h(h(value))
     for sibling in proof:
         _require_bytes32(sibling, "a proof hash")
-        node = kk(node + sibling if node < sibling else sibling + node).digest()
+        node = h(node + sibling if node < sibling else sibling + node)
     return node
 
 
-def process_multiproof(leaves: Sequence[bytes], proof: Sequence[bytes], flags: Sequence[bool]) -> bytes:
+def process_multiproof(
+    leaves: Sequence[bytes], proof: Sequence[bytes], flags: Sequence[bool], h: Digest = keccak256
+) -> bytes:
     """The root a multiproof leads to from bytes32 values `leaves` (OZ `MerkleProof.processMultiProof`).
 
     `leaves` are values (hashed here with `standard_leaf`), in `MultiProof.leaves` order. As in
@@ -257,8 +258,7 @@ def process_multiproof(leaves: Sequence[bytes], proof: Sequence[bytes], flags: S
         raise ValueError("proof flags must be bools")
     if len(leaves) + len(proof) != len(flags) + 1:
         raise ValueError("leaves + proof hashes must be one more than the flags")
-    kk = keccak_256
-    queue = [kk(kk(v).digest()).digest() for v in leaves]
+    queue = [h(h(v)) for v in leaves]
     head = 0
     proof_pos = 0
     for flag in flags:
@@ -276,7 +276,7 @@ def process_multiproof(leaves: Sequence[bytes], proof: Sequence[bytes], flags: S
                 raise ValueError("the multiproof needs more proof hashes than it has")
             b = proof[proof_pos]
             proof_pos += 1
-        queue.append(kk(a + b if a < b else b + a).digest())
+        queue.append(h(a + b if a < b else b + a))
     if flags:
         if proof_pos != len(proof):
             raise ValueError("the multiproof leaves proof hashes unused")
@@ -285,7 +285,7 @@ def process_multiproof(leaves: Sequence[bytes], proof: Sequence[bytes], flags: S
 
 
 def verify_multiproof(
-    root: bytes, leaves: Sequence[bytes], proof: Sequence[bytes], flags: Sequence[bool]
+    root: bytes, leaves: Sequence[bytes], proof: Sequence[bytes], flags: Sequence[bool], h: Digest = keccak256
 ) -> bool:
     """True iff the multiproof shows all bytes32 values `leaves` are in the tree with `root`.
 
@@ -294,6 +294,6 @@ def verify_multiproof(
     if not _is_bytes32(root):
         return False
     try:
-        return process_multiproof(leaves, proof, flags) == root
+        return process_multiproof(leaves, proof, flags, h) == root
     except ValueError:
         return False

@@ -5,6 +5,9 @@
     HUREN_ISSUER_DB           store URL (default sqlite:///huren-issuer.sqlite; postgresql://...)
     HUREN_ISSUER_KEYSTORE     the department's encrypted signing keystore
     HUREN_ISSUER_PASSPHRASE   its passphrase (or HUREN_ISSUER_PASSPHRASE_FILE: a file holding it)
+    HUREN_ISSUER_SM2_KEYSTORE the department's 国密 SM2 document-signing keystore (same passphrase):
+                              when set, certificates are sealed in crypto suite 2 (SM3 trees, SM2
+                              signatures); the keystore above then only sends the chain transactions
     HUREN_FIELD_KEY           field-encryption key (or HUREN_FIELD_KEY_FILE)
     HUREN_ISSUER_CREDIT_CODE  the department's 统一社会信用代码
     HUREN_ISSUER_REGION       its GB/T 2260 code   } optional: read from the chain's issuer
@@ -31,7 +34,7 @@ from issuers.intake import Department, IntakeSpec
 from issuers.service import IssuerService
 from issuers.store import CertificateStore
 from ledger.errors import KeystoreError, NodeUnavailable
-from ledger.keystore import load_keystore
+from ledger.keystore import load_keystore, load_sm2_keystore
 from ledger.manifest import Manifest
 from ledger.rpc import RpcError
 
@@ -47,6 +50,7 @@ class IssuerConfig:
     manifest: Path | None = None
     db_url: str = DEFAULT_DB_URL
     keystore: Path | None = None
+    sm2_keystore: Path | None = None
     credit_code: str | None = None
     region: int | None = None
     name: str | None = None
@@ -81,6 +85,7 @@ class IssuerConfig:
             manifest=Path(env["HUREN_MANIFEST"]) if env.get("HUREN_MANIFEST") else None,
             db_url=env.get("HUREN_ISSUER_DB") or DEFAULT_DB_URL,
             keystore=Path(env["HUREN_ISSUER_KEYSTORE"]) if env.get("HUREN_ISSUER_KEYSTORE") else None,
+            sm2_keystore=Path(env["HUREN_ISSUER_SM2_KEYSTORE"]) if env.get("HUREN_ISSUER_SM2_KEYSTORE") else None,
             credit_code=env.get("HUREN_ISSUER_CREDIT_CODE") or None,
             region=region,  # type: ignore[arg-type]
             name=env.get("HUREN_ISSUER_NAME") or None,
@@ -120,13 +125,20 @@ def open_service(config: IssuerConfig, *, workers: int = 0, environ: Mapping[str
         account = load_keystore(config.keystore, passphrase)
     except KeystoreError as exc:
         raise ConfigError(f"无法解锁签名密钥库{config.keystore}：请检查{config.passphrase_env}", str(exc)) from None
+    signing_key, suite = bytes(account.key), 1
+    if config.sm2_keystore is not None:
+        try:
+            signing_key, suite = load_sm2_keystore(config.sm2_keystore, passphrase), 2
+        except KeystoreError as exc:
+            raise ConfigError(f"无法解锁国密签名密钥库{config.sm2_keystore}：请检查文件与{config.passphrase_env}",
+                              str(exc)) from None
     field_key = key_text_from_env(config.field_key_env, env)
     chain = ChainLink.connect(config.rpc_urls, manifest, account)
     region, name = config.region, config.name
     if region is None or name is None:
         region, name = _registered(chain, config.credit_code, region, name)
     department = Department(config.credit_code, region, name)
-    spec = IntakeSpec(department, bytes(account.key), chain.domain, field_key)
+    spec = IntakeSpec(department, signing_key, chain.domain, field_key, suite=suite)
     store = CertificateStore(config.db_url, FieldCipher.from_key_text(field_key))
     service = IssuerService(store, spec, chain, workers=workers)
     if check_authorisation:

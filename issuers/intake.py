@@ -214,6 +214,7 @@ class Intake:
             document_root=sealed.document_root, signature=sealed.signature,
             fields_json=json.dumps(plain, ensure_ascii=False, separators=(",", ":")), sealed=blob,
             key_id=self.cipher.key_id, input_mac=fingerprint, holder_hash=holder_hash(cert.holder.id_number),
+            suite=int(self.sealer.suite),
         )  # fmt: skip
 
     def prepare_many(
@@ -242,12 +243,14 @@ class IntakeSpec:
     domain: Domain
     field_key_text: str
     authorised_types: frozenset[str] | None = None
+    #: Crypto suite the department seals in (common/suites.py); in suite 2 `signing_key` is SM2.
+    suite: int = 1
 
     def __repr__(self) -> str:  # never show keys
-        return f"IntakeSpec({self.department.credit_code}, chain {self.domain.chain_id})"
+        return f"IntakeSpec({self.department.credit_code}, suite {self.suite}, chain {self.domain.chain_id})"
 
     def build(self) -> Intake:
-        return Intake(self.department, Sealer(self.signing_key, self.domain),
+        return Intake(self.department, Sealer(self.signing_key, self.domain, self.suite),
                       FieldCipher.from_key_text(self.field_key_text), authorised_types=self.authorised_types)
 
 

@@ -33,6 +33,7 @@ from typing import Any, Final, Protocol
 from common.document import issuer_id as issuer_id_of
 from issuers.catalogue import default_catalogue
 from issuers.chain_link import ChainLink
+from issuers.status_calls import status_call
 from issuers.store import Batch, BatchState, CertificateStore, StatusSync, SyncState
 from ledger.errors import ContractRefused, NodeUnavailable, TransactionFailed
 from ledger.rpc import RpcError
@@ -50,8 +51,6 @@ log = logging.getLogger("huren.issuers.reconcile")
 
 _CALLS_PER_REQUEST: Final[int] = 100  # eth_calls per JSON-RPC batch request
 _STATUS_TARGET: Final[dict[str, int]] = {"reinstate": 0, "suspend": 1, "revoke": 2}
-_STATUS_FN: Final[dict[str, str]] = {"revoke": "revokeCertificate", "suspend": "suspendCertificate",
-                                     "reinstate": "reinstateCertificate"}
 _STATUS_WORDS: Final[dict[int, str]] = {0: "有效", 1: "暂扣", 2: "撤销"}
 _ISSUER_SUSPENDED: Final[int] = 2  # IssuerRegistry.IssuerStatus.Suspended: may be lifted, so not permanent
 
@@ -259,12 +258,8 @@ class Reconciler:
         shown, wanted = _STATUS_WORDS.get(status, str(status)), _STATUS_WORDS[target]
         if (target == 1 and status != 0) or (target == 0 and status != 1):
             return self._status_dead(sync, f"链上状态为“{shown}”，无法变更为本部门最后记录的“{wanted}”")
-        tree = self.store.batch_tree(stored.batch.id)
-        proof = tree.proof(tree.values.index(stored.document_root))
-        args: list[Any] = [stored.document_root, stored.batch.root, proof]
-        if sync.action != "reinstate":
-            args.append(sync.reason)
-        data = self.chain.huren.encode("AnchorLedger", _STATUS_FN[sync.action], *args)
+        fn, args = status_call(self.store, stored, sync.action, sync.reason)
+        data = self.chain.huren.encode("AnchorLedger", fn, *args)
         try:
             with self.chain.lock():
                 sender = self.chain.sender()

@@ -47,12 +47,13 @@ from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Final
 
 from coincurve import PrivateKey
-from sha3 import keccak_256
 
 from common.canonical import MAX_SAFE_INTEGER, canonicalize
 from common.document import ALWAYS_DISCLOSED, SALT_BYTES, SaltedField, flatten
 from common.eip712 import Domain, document_digest, to_checksum_address
+from common.gm import sm2_public_key, sm2_sign
 from common.merkle import StandardMerkleTree
+from common.suites import Digest, Suite, digest_of, keccak256, sm2_document_message, sm2_key_id
 from issuers.errors import IssuerMismatch
 from issuers.model import Certificate
 
@@ -80,14 +81,15 @@ def jcs(value: object) -> bytes:
     return canonicalize(value)
 
 
-def field_leaf(salt: bytes, path: str, value: object) -> bytes:
+def field_leaf(salt: bytes, path: str, value: object, h: Digest = keccak256) -> bytes:
     """Same as `common.document.field_leaf` for the (checked) salts and paths issuance produces."""
-    return keccak_256(salt + path.encode("utf-8") + b"\x00" + jcs(value)).digest()
+    return h(salt + path.encode("utf-8") + b"\x00" + jcs(value))
 
 
 @dataclass(frozen=True, slots=True)
 class SealedCertificate:
-    """A certificate with its salted fields, document root and issuer signature (r || s || v)."""
+    """A certificate with its salted fields, document root and issuer signature: suite 1 r || s || v
+    (65 bytes), suite 2 the SM2 key's registry id || r || s (84 bytes)."""
 
     certificate: Certificate
     fields: tuple[SaltedField, ...]
@@ -96,24 +98,39 @@ class SealedCertificate:
 
 
 class Sealer:
-    """Seals certificates for one signing key in one deployment's EIP-712 domain."""
+    """Seals certificates for one signing key in one deployment's domain, in one crypto suite.
 
-    __slots__ = ("_key", "address", "domain")
+    Suite 1: a secp256k1 key, EIP-712 signatures. Suite 2 (国密): an SM2 key, SM3 trees, SM2
+    signatures over `common.suites.sm2_document_message`, prefixed with the key's registry id.
+    """
 
-    def __init__(self, private_key: bytes, domain: Domain) -> None:
+    __slots__ = ("_h", "_key", "_sm2_key", "_sm2_prefix", "address", "domain", "suite")
+
+    def __init__(self, private_key: bytes, domain: Domain, suite: int = Suite.INTERNATIONAL) -> None:
         if type(private_key) is not bytes or len(private_key) != 32:
             raise ValueError("a signing key must be 32 bytes")
-        self._key = PrivateKey(private_key)
         self.domain = domain
-        public = self._key.public_key.format(compressed=False)
-        #: EIP-55 address of the signing key: must equal the document's issuer.signingAddress.
-        self.address: str = to_checksum_address(keccak_256(public[1:]).digest()[12:])
+        self.suite = Suite(suite)
+        self._h = digest_of(self.suite)
+        if self.suite == Suite.GUOMI:
+            self._key = None
+            self._sm2_key = private_key
+            self._sm2_prefix = sm2_key_id(sm2_public_key(private_key))
+            key_address = self._sm2_prefix
+        else:
+            self._key = PrivateKey(private_key)
+            self._sm2_key = self._sm2_prefix = b""
+            key_address = keccak256(self._key.public_key.format(compressed=False)[1:])[12:]
+        #: EIP-55 address (suite 2: the SM2 key's registry id): must equal issuer.signingAddress.
+        self.address: str = to_checksum_address(key_address)
 
     def __repr__(self) -> str:  # never show the key
-        return f"Sealer({self.address}, chain {self.domain.chain_id})"
+        return f"Sealer({self.address}, suite {int(self.suite)}, chain {self.domain.chain_id})"
 
     def sign(self, root: bytes) -> bytes:
-        """The 65-byte EIP-712 signature over a document root."""
+        """The issuer signature over a document root: 65-byte EIP-712 (suite 1) or 84-byte SM2 (suite 2)."""
+        if self._key is None:
+            return self._sm2_prefix + sm2_sign(self._sm2_key, sm2_document_message(self.domain.separator, root))
         signature = self._key.sign_recoverable(document_digest(self.domain, root), hasher=None)
         return signature[:64] + bytes((signature[64] + 27,))
 
@@ -128,6 +145,7 @@ class Sealer:
                 f"证照中的颁发机构签名地址与本部门签名密钥（{self.address}）不一致",
                 f"issuer.signingAddress is not this service's key {self.address}",
             )
+        h = self._h
         flat = flatten(certificate.to_document())
         front = _preset_paths(certificate.certificate_type.default_disclosure)
         # Two draws per field are expected; one urandom call covers three per field, more if needed.
@@ -137,16 +155,16 @@ class Sealer:
         leaves = []
         for path, value in flat.items():
             wanted = 0 if path in front else 0x80
-            suffix = path.encode("utf-8") + b"\x00" + jcs(value)  # field_leaf = keccak(salt || suffix)
+            suffix = path.encode("utf-8") + b"\x00" + jcs(value)  # field_leaf = h(salt || suffix)
             if path in ALWAYS_DISCLOSED:  # shown by every code: a tweak byte and 15 zero bytes suffice
                 for tweak in range(256):
                     salt = bytes((tweak,)) + _SHORT_SALT_TAIL
-                    leaf = keccak_256(salt + suffix).digest()
-                    if keccak_256(keccak_256(leaf).digest()).digest()[0] & 0x80 == wanted:
+                    leaf = h(salt + suffix)
+                    if h(h(leaf))[0] & 0x80 == wanted:
                         break
                 else:  # 2^-256: no tweak sorts it; a full random salt keeps the certificate valid
                     salt = os.urandom(SALT_BYTES)
-                    leaf = keccak_256(salt + suffix).digest()
+                    leaf = h(salt + suffix)
                 fields.append(SaltedField(path, value, salt))
                 leaves.append(leaf)
                 continue
@@ -155,12 +173,12 @@ class Sealer:
                     randomness, used = os.urandom(3 * SALT_BYTES * len(flat)), 0
                 salt = randomness[used : used + SALT_BYTES]
                 used += SALT_BYTES
-                leaf = keccak_256(salt + suffix).digest()
-                if keccak_256(keccak_256(leaf).digest()).digest()[0] & 0x80 == wanted:
+                leaf = h(salt + suffix)
+                if h(h(leaf))[0] & 0x80 == wanted:
                     break
             fields.append(SaltedField(path, value, salt))
             leaves.append(leaf)
-        root = StandardMerkleTree.of(leaves).root
+        root = StandardMerkleTree.of(leaves, h).root
         return SealedCertificate(certificate, tuple(fields), root, self.sign(root))
 
 

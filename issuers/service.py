@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,6 +44,7 @@ from issuers.errors import (
 from issuers.intake import Intake, IntakeSpec, Rejected, make_pool, prepare_parallel
 from issuers.model import FieldError
 from issuers.status_actions import REASON_CODES, StatusAction, parse_reason
+from issuers.status_calls import status_call
 from issuers.status_codes import RevocationReason
 from issuers.store import AddOutcome, CertificateStore, PreparedCertificate, StatusChange
 from ledger.errors import ContractRefused, NodeUnavailable, TransactionFailed
@@ -102,6 +103,7 @@ class IssuedCertificate:
     batch_proof: list[bytes] | None
     tx_hash: bytes | None
     block_number: int | None
+    suite: int = 1  # crypto suite it was sealed in: `make_presentation(..., suite=...)` needs it
 
 
 class IssuerService:
@@ -153,8 +155,7 @@ class IssuerService:
             if types == self.intake.authorised_types:
                 return
             self.intake.authorised_types = types
-            self.spec = IntakeSpec(self.spec.department, self.spec.signing_key, self.spec.domain,
-                                   self.spec.field_key_text, types)
+            self.spec = replace(self.spec, authorised_types=types)
             self.close()  # a pool built with the old spec would accept stale types
 
     def _current_authorisation(self) -> frozenset[str] | None:
@@ -303,7 +304,7 @@ class IssuerService:
             anchor_state=batch.state.value if batch is not None else "accepted",
             batch_root=batch_root, batch_proof=batch_proof,
             tx_hash=batch.tx_hash if batch is not None else None,
-            block_number=batch.block_number if batch is not None else None,
+            block_number=batch.block_number if batch is not None else None, suite=stored.suite,
         )  # fmt: skip
 
     def chain_status(self, cert_id: str) -> CertStatusFacts:
@@ -348,14 +349,8 @@ class IssuerService:
         batch = stored.batch
         if batch is None or not batch.state.on_chain:
             raise NotYetAnchored(cert_id, batch.state.label if batch is not None else "待组批")
-        tree = self.store.batch_tree(batch.id)
-        proof = tree.proof(tree.values.index(stored.document_root))
         chain = self._need_chain()
-        fn = {StatusAction.REVOKE: "revokeCertificate", StatusAction.SUSPEND: "suspendCertificate",
-              StatusAction.REINSTATE: "reinstateCertificate"}[action]  # fmt: skip
-        args: list[Any] = [stored.document_root, batch.root, proof]
-        if action is not StatusAction.REINSTATE:
-            args.append(reason_code)
+        fn, args = status_call(self.store, stored, action.value, reason_code)
         data = chain.huren.encode("AnchorLedger", fn, *args)
         try:
             with chain.lock():

@@ -87,6 +87,7 @@ import migrations
 from common.dbfault import watch_engine
 from common.document import SaltedField, unflatten
 from common.merkle import StandardMerkleTree
+from common.suites import digest_of
 from issuers.errors import FieldKeyError
 from issuers.field_cipher import FieldCipher
 
@@ -132,6 +133,7 @@ batches = Table(
     Column("attempts", Integer, nullable=False),
     Column("last_error", Text),
     Column("next_attempt_at", Float, nullable=False),
+    Column("suite", Integer, nullable=False, server_default="1"),  # common/suites.py: its tree's hash
     Index("ix_iss_batches_open", "issuer_code", "state"),
 )  # fmt: skip
 
@@ -149,6 +151,7 @@ certificates = Table(
     Column("input_mac", LargeBinary(32), nullable=False),  # keyed fingerprint of the submitted input
     Column("accepted_at", Float, nullable=False),
     Column("batch_id", _ID, ForeignKey("iss_batches.id"), index=True),
+    Column("suite", Integer, nullable=False, server_default="1"),  # the crypto suite it was sealed in
     Index("ix_iss_certificates_unbatched", "issuer_code", "type_code", "seq",
           sqlite_where=text("batch_id IS NULL"), postgresql_where=text("batch_id IS NULL")),
 )  # fmt: skip
@@ -255,6 +258,7 @@ class PreparedCertificate:
     key_id: str
     input_mac: bytes
     holder_hash: str | None = None  # the holder's wallet key (`holder_hash`); None: no wallet entry
+    suite: int = 1  # crypto suite it was sealed in (common/suites.py)
 
 
 def holder_hash(id_number: str) -> str:
@@ -293,6 +297,7 @@ class Batch:
     block_hash: bytes | None
     attempts: int
     last_error: str | None
+    suite: int = 1  # its tree's hash and the contract functions it is anchored and changed through
 
     @classmethod
     def _from_row(cls, row: Any) -> Batch:
@@ -302,7 +307,7 @@ class Batch:
             cert_count=int(m["cert_count"]), state=BatchState(m["state"]), created_at=float(m["created_at"]),
             updated_at=float(m["updated_at"]), tx_hash=_b(m["tx_hash"]), raw_tx=_b(m["raw_tx"]),
             nonce=m["nonce"], block_number=m["block_number"], block_hash=_b(m["block_hash"]),
-            attempts=int(m["attempts"]), last_error=m["last_error"],
+            attempts=int(m["attempts"]), last_error=m["last_error"], suite=int(m["suite"]),
         )  # fmt: skip
 
 
@@ -323,6 +328,7 @@ class StoredCertificate:
     sensitive_paths: frozenset[str]
     accepted_at: float
     batch: Batch | None
+    suite: int = 1
 
     @property
     def document(self) -> dict[str, Any]:
@@ -541,7 +547,7 @@ class CertificateStore:
             fresh.append({
                 "cert_id": r.cert_id, "type_code": r.type_code, "issuer_code": r.issuer_code,
                 "document_root": r.document_root, "signature": r.signature, "fields": r.fields_json,
-                "sealed": r.sealed, "key_id": r.key_id, "input_mac": r.input_mac,
+                "sealed": r.sealed, "key_id": r.key_id, "input_mac": r.input_mac, "suite": r.suite,
                 "accepted_at": accepted_at, "batch_id": None,
             })  # fmt: skip
         return outcomes, fresh, list(wallet.values())
@@ -610,7 +616,7 @@ class CertificateStore:
         return StoredCertificate(
             cert_id=m["cert_id"], type_code=m["type_code"], issuer_code=m["issuer_code"],
             document_root=bytes(m["document_root"]), signature=bytes(m["signature"]), fields=fields,
-            sensitive_paths=sensitive, accepted_at=float(m["accepted_at"]), batch=batch,
+            sensitive_paths=sensitive, accepted_at=float(m["accepted_at"]), batch=batch, suite=int(m["suite"]),
         )  # fmt: skip
 
     def batch(self, batch_id: int) -> Batch | None:
@@ -653,7 +659,9 @@ class CertificateStore:
         with self._trees_lock:
             tree = self._trees.get(batch_id)
         if tree is None:
-            tree = StandardMerkleTree.of([root for _, root in self.members(batch_id)])
+            with self.engine.connect() as c:
+                suite = c.execute(select(batches.c.suite).where(batches.c.id == batch_id)).scalar_one()
+            tree = StandardMerkleTree.of([root for _, root in self.members(batch_id)], digest_of(suite))
             with self._trees_lock:
                 self._trees[batch_id] = tree
                 while len(self._trees) > 64:
@@ -705,26 +713,30 @@ class CertificateStore:
 
     def _close_one(self, issuer_code: str, size: int, cutoff: float, force: bool, now: float) -> Batch | None:
         unbatched = (certificates.c.issuer_code == issuer_code) & certificates.c.batch_id.is_(None)
-        groups = (select(certificates.c.type_code, func.count(), func.min(certificates.c.accepted_at))
-                  .where(unbatched).group_by(certificates.c.type_code).order_by(certificates.c.type_code))  # fmt: skip
+        # A batch holds one type and one crypto suite (its tree is built with that suite's hash).
+        groups = (select(certificates.c.type_code, certificates.c.suite, func.count(),
+                         func.min(certificates.c.accepted_at))
+                  .where(unbatched).group_by(certificates.c.type_code, certificates.c.suite)
+                  .order_by(certificates.c.type_code, certificates.c.suite))  # fmt: skip
         with self.engine.connect() as c:  # a cheap read first: the worker polls this often
-            if not any(force or n >= size or oldest <= cutoff for _, n, oldest in c.execute(groups)):
+            if not any(force or n >= size or oldest <= cutoff for _, _, n, oldest in c.execute(groups)):
                 return None
         with self._write() as c:
-            due = [t for t, n, oldest in c.execute(groups) if force or n >= size or oldest <= cutoff]
+            due = [(t, s) for t, s, n, oldest in c.execute(groups) if force or n >= size or oldest <= cutoff]
             if not due:
                 return None
+            type_code, suite = due[0]
             q = (select(certificates.c.seq, certificates.c.document_root)
-                 .where(unbatched, certificates.c.type_code == due[0])
+                 .where(unbatched, certificates.c.type_code == type_code, certificates.c.suite == suite)
                  .order_by(certificates.c.seq).limit(size))  # fmt: skip
             if self._postgres:
                 q = q.with_for_update()
             members = c.execute(q).all()
-            root = StandardMerkleTree.of([bytes(r) for _, r in members]).root
+            root = StandardMerkleTree.of([bytes(r) for _, r in members], digest_of(suite)).root
             values = {
-                "issuer_code": issuer_code, "type_code": due[0], "root": root, "cert_count": len(members),
+                "issuer_code": issuer_code, "type_code": type_code, "root": root, "cert_count": len(members),
                 "state": BatchState.PENDING.value, "created_at": now, "updated_at": now, "attempts": 0,
-                "next_attempt_at": 0.0,
+                "next_attempt_at": 0.0, "suite": suite,
             }  # fmt: skip
             batch_id = int(c.execute(insert(batches).values(**values)).inserted_primary_key[0])
             seqs = [s for s, _ in members]

@@ -29,9 +29,11 @@ from common.facts import (
     TypeFacts,
 )
 from common.freshness import facts_age_s, within_bound
+from common.gm import SM2_N, sm2_is_valid
 from common.merkle import verify_multiproof, verify_proof
 from common.nodes import NodeKey
 from common.stamp import verify_stamp
+from common.suites import Suite, digest_of, sm2_document_message
 from verifier.presentation import (
     HOLDER_ADDRESS_PATH,
     PRESENTATION_VERSION,
@@ -154,6 +156,16 @@ def _date_ordinal(value: object) -> int | None:
         return None
 
 
+def check_suite(p: Presentation, accepted: frozenset[int]) -> CheckResult:
+    """The code's crypto suite is one this deployment reads (VerifierPolicy.suites): a local policy,
+    like recognition, so a suite not enabled here is NOT_RECOGNISED, not a defect of the code."""
+    name = "crypto_suite"
+    label = Suite(p.suite).label if p.suite in (1, 2) else f"套件 {p.suite!r:.20}"
+    if p.suite not in accepted:
+        return _failed(name, f"本节点未启用该出示码使用的密码套件：{label}", Verdict.NOT_RECOGNISED)
+    return _passed(name, f"密码套件：{label}", Verdict.NOT_RECOGNISED)
+
+
 def check_structure(p: Presentation) -> tuple[CheckResult, Core | None]:
     """The presentation is version 1 and discloses the fields every verification needs, well-typed."""
     name = "structure"
@@ -239,11 +251,15 @@ def check_disclosure_proof(p: Presentation) -> tuple[CheckResult, list[bytes] | 
     Returns the field leaves too: the holder signature covers them and need not rehash.
     """
     name = "disclosure_proof"
+    derived = p.derived_leaves()
+    if derived is not None:  # HR2: the decoder derived the root from exactly these fields' leaves
+        return _passed(name, f"{len(derived)} 个出示字段与证照摘要一致", Verdict.TAMPERED), derived
     try:
-        leaves = [field_leaf(f.salt, f.path, f.value) for f in p.disclosure.fields]
+        h = digest_of(p.suite)
+        leaves = [field_leaf(f.salt, f.path, f.value, h) for f in p.disclosure.fields]
     except (ValueError, TypeError):
         return _failed(name, "出示的字段无法计算摘要（格式错误）", Verdict.MALFORMED), None
-    if not verify_multiproof(p.document_root, leaves, p.disclosure.proof, p.disclosure.flags):
+    if not verify_multiproof(p.document_root, leaves, p.disclosure.proof, p.disclosure.flags, h):
         return _failed(name, "出示的字段与证照原件的摘要不符（字段值或证明被改动）", Verdict.TAMPERED), None
     return _passed(name, f"{len(leaves)} 个出示字段与证照摘要一致", Verdict.TAMPERED), leaves
 
@@ -251,7 +267,7 @@ def check_disclosure_proof(p: Presentation) -> tuple[CheckResult, list[bytes] | 
 def check_batch_proof(p: Presentation) -> CheckResult:
     """The document root is in the batch whose root is claimed to be anchored."""
     name = "batch_proof"
-    if not verify_proof(p.batch_root, p.document_root, p.batch_proof):
+    if not verify_proof(p.batch_root, p.document_root, p.batch_proof, digest_of(p.suite)):
         return _failed(name, "证照摘要不在所声明的存证批次中（批次证明被改动）", Verdict.TAMPERED)
     return _passed(name, f"证照属于存证批次 {_short(p.batch_root)}", Verdict.TAMPERED)
 
@@ -263,9 +279,14 @@ def check_issuer_signature(p: Presentation, domain: Domain, disclosed_signer: ob
     document's `issuer.signingAddress` is disclosed, the signature must be by that key.
     """
     name = "issuer_signature"
-    signer = recover_signer(domain, p.document_root, p.issuer_signature)
-    if signer is None:
-        return _failed(name, "发证部门的电子签名无效", Verdict.TAMPERED), None
+    if p.suite == Suite.GUOMI:  # SM2: the key cannot be recovered; the code names it (sm2_issuer_signature)
+        signer = _sm2_signer(p.issuer_signature)
+        if signer is None:
+            return _failed(name, "发证部门的国密电子签名格式无效", Verdict.TAMPERED), None
+    else:
+        signer = recover_signer(domain, p.document_root, p.issuer_signature)
+        if signer is None:
+            return _failed(name, "发证部门的电子签名无效", Verdict.TAMPERED), None
     if disclosed_signer is not None:
         named = disclosed_signer if type(disclosed_signer) is str else None
         try:
@@ -277,7 +298,35 @@ def check_issuer_signature(p: Presentation, domain: Domain, disclosed_signer: ob
                 _failed(name, f"证照载明的签发地址为 {disclosed_signer!r}，但签名来自 {signer}", Verdict.TAMPERED),
                 None,
             )
+    if p.suite == Suite.GUOMI:
+        return _passed(name, f"国密发证签名格式正确，签名密钥 {signer}（待用链上登记的 SM2 公钥核验）",
+                       Verdict.TAMPERED), signer
     return _passed(name, f"发证签名有效，签名密钥 {signer}", Verdict.TAMPERED), signer
+
+
+def _sm2_signer(signature: object) -> str | None:
+    """The key id a suite-2 issuer signature names (20 bytes, then r || s), if its form is right."""
+    if type(signature) is not bytes or len(signature) != 84:
+        return None
+    r, s = int.from_bytes(signature[20:52], "big"), int.from_bytes(signature[52:], "big")
+    if not (0 < r < SM2_N and 0 < s < SM2_N):
+        return None
+    return to_checksum_address(signature[:20])
+
+
+def check_sm2_issuer_signature(p: Presentation, domain: Domain, key: KeyFacts | None) -> CheckResult:
+    """Suite 2: the SM2 signature over the document root verifies under the public key the issuer
+    registry holds for the key the code names. A key the registry does not know, or one without
+    an SM2 public key (a secp256k1 key), cannot have made it: TAMPERED, like a forged signature."""
+    name = "sm2_issuer_signature"
+    if key is None:
+        return _failed(name, "国密签名所指的密钥未在链上登记，不是任何发证部门的签名", Verdict.TAMPERED)
+    if key.sm2_public_key is None:
+        return _failed(name, f"密钥 {key.address} 不是登记的国密（SM2）签名密钥", Verdict.TAMPERED)
+    message = sm2_document_message(domain.separator, p.document_root)
+    if not sm2_is_valid(key.sm2_public_key, message, p.issuer_signature[20:]):
+        return _failed(name, "发证部门的国密（SM2）电子签名与证照内容不符", Verdict.TAMPERED)
+    return _passed(name, f"国密（SM2）发证签名有效，签名密钥 {key.address}", Verdict.TAMPERED)
 
 
 def check_holder_binding(

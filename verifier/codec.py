@@ -37,7 +37,8 @@ Format HR2 (what wallets make now; HR1 is still read, see the engine's `stamp` c
 
     "HR2:" + Base45( CBOR(array) )          (no zlib: the content does not compress)
 
-    [ 0  suite              uint, 1 = keccak-256 / secp256k1 (2, 国密, is reserved: refused in words)
+    [ 0  suite              uint: 1 = keccak-256 / secp256k1, 2 = 国密 SM3 / SM2 (common/suites.py):
+                            the hash of every leaf, tree and proof below, and the issuer signature's form
       1  fields             as HR1, but path indices are into HR2_PATH_TABLE (HR1's 14 paths, then
                             75 claim paths of the catalogue's types): a claim path costs 1-2 bytes
       2  salts              as HR1, except that when every always-disclosed field's salt is short
@@ -47,14 +48,16 @@ Format HR2 (what wallets make now; HR1 is still read, see the engine's `stamp` c
       3  multiproof         as HR1
       4  proof flags        as HR1
       5  batch proof        as HR1 (item 7)
-      6  issuer signature   bytes(64), EIP-2098 compact: r || (yParity << 255 | s)
+      6  issuer signature   suite 1: bytes(64), EIP-2098 compact: r || (yParity << 255 | s);
+                            suite 2: bytes(84), the SM2 key's registry id (20) || r (32) || s (32)
+                            (an SM2 key cannot be recovered from a signature)
       7  created_at         as HR1
       8  ttl                as HR1
       9  nonce              as HR1
       10 purpose            as HR1
       11 audience           uint (six-digit region code): the one region the code is for, or null
-      12 stamp              bytes(64), the issuing region's node's Ed25519 加注 stamp
-                            (common/stamp.py), or null
+      12 stamp              bytes(64), the issuing region's node's 加注 stamp (common/stamp.py):
+                            Ed25519 in suite 1, SM2 r || s in suite 2; or null
       13 holder signature   bytes(64) EIP-2098, or null ]
 
 Neither root travels: the document root is where the disclosed fields' multiproof leads, the
@@ -100,6 +103,7 @@ from common.document import ALWAYS_DISCLOSED, SALT_BYTES, Disclosure, SaltedFiel
 from common.eip712 import to_checksum_address
 from common.merkle import process_multiproof, process_proof
 from common.stamp import STAMP_BYTES
+from common.suites import Digest, digest_of
 from verifier.presentation import (
     MAX_TTL_S,
     NONCE_MAX_BYTES,
@@ -208,6 +212,8 @@ _ARRAY_LENGTH: Final[int] = 14
 _ARRAY_LENGTH_HR2: Final[int] = 14
 #: EIP-2098 compact secp256k1 signatures in HR2.
 COMPACT_SIGNATURE_BYTES: Final[int] = 64
+#: Suite 2's issuer signature: the SM2 key's registry id (20 bytes) || r || s.
+SM2_ISSUER_SIGNATURE_BYTES: Final[int] = 84
 
 
 class PresentationDecodeError(ValueError):
@@ -251,7 +257,7 @@ def encode(presentation: Presentation) -> str:
             salts = _hr2_salts(p.disclosure.fields)
             prefix = PREFIX_HR2
             item = [p.suite, flat, salts, b"".join(p.disclosure.proof), _pack_flags(p.disclosure.flags),
-                    b"".join(p.batch_proof), compact_signature(p.issuer_signature), *envelope,
+                    b"".join(p.batch_proof), _hr2_issuer_signature(p), *envelope,
                     p.audience, p.stamp,
                     None if p.holder_signature is None else compact_signature(p.holder_signature)]
         elif p.format == 1:
@@ -590,9 +596,18 @@ def _envelope(created_at: object, ttl: object, nonce: object, purpose: object) -
     return created_at, ttl, nonce, purpose  # type: ignore[return-value]
 
 
-#: Crypto suites a code may name; only suite 1 is read by this version.
+#: Crypto suites a code may name (common/suites.py); a verifier's policy says which it accepts.
 SUITE_INTERNATIONAL: Final[int] = 1
 SUITE_GUOMI: Final[int] = 2
+
+
+def _hr2_issuer_signature(p: Presentation) -> bytes:
+    """Item 6: suite 1's 65-byte signature made compact; suite 2's key id || r || s as it is."""
+    if p.suite == SUITE_GUOMI:
+        if type(p.issuer_signature) is not bytes or len(p.issuer_signature) != SM2_ISSUER_SIGNATURE_BYTES:
+            raise ValueError(f"a suite-2 issuer signature is {SM2_ISSUER_SIGNATURE_BYTES} bytes (key id || r || s)")
+        return p.issuer_signature
+    return compact_signature(p.issuer_signature)
 
 
 def _from_item_hr2(item: object) -> Presentation:
@@ -607,16 +622,18 @@ def _from_item_hr2(item: object) -> Presentation:
         )
     (suite, raw_fields, raw_salts, raw_proof, raw_flags, raw_batch_proof, issuer_sig,
      created_at, ttl, nonce, purpose, audience, stamp, holder_sig) = item  # fmt: skip
-    if type(suite) is not int or suite != SUITE_INTERNATIONAL:
-        if type(suite) is int and suite == SUITE_GUOMI:
-            raise _fail("国密套件（2）的出示码本节点尚不能核验", "crypto suite 2 (SM2/SM3) is not supported yet")
-        raise _fail(f"未知的密码套件 {suite!r:.20}", f"unknown crypto suite {suite!r:.20}")
+    if type(suite) is not int or suite not in (SUITE_INTERNATIONAL, SUITE_GUOMI):
+        raise _fail(f"未知的密码套件 {suite!r:.20}（应为 1 国际算法或 2 国密）", f"unknown crypto suite {suite!r:.20}")
+    h = digest_of(suite)
     fields = _fields(raw_fields, raw_salts, HR2_PATH_TABLE, _HR2_PATH_INDEX, short_allowed=True)
     proof = _hashes(raw_proof, MAX_MULTIPROOF_HASHES, "字段证明", "multiproof")
     flags = _flags(raw_flags, len(fields) + len(proof) - 1)
-    doc_root = _derived_document_root(fields, proof, flags)
+    doc_root, leaves = _derived_document_root(fields, proof, flags, h)
     batch_proof = _hashes(raw_batch_proof, MAX_BATCH_PROOF_HASHES, "批次证明", "batch proof")
-    issuer_sig = expand_signature(_bytes(issuer_sig, COMPACT_SIGNATURE_BYTES, "发证签名", "issuer signature"))
+    if suite == SUITE_GUOMI:
+        issuer_sig = _bytes(issuer_sig, SM2_ISSUER_SIGNATURE_BYTES, "发证签名（国密）", "issuer signature (suite 2)")
+    else:
+        issuer_sig = expand_signature(_bytes(issuer_sig, COMPACT_SIGNATURE_BYTES, "发证签名", "issuer signature"))
     created_at, ttl, nonce, purpose = _envelope(created_at, ttl, nonce, purpose)
     if audience is not None and (type(audience) is not int or not 100000 <= audience <= 999999):
         raise _fail("指定使用地区代码无效", f"audience must be a six-digit region code or null, got {audience!r:.20}")
@@ -628,7 +645,7 @@ def _from_item_hr2(item: object) -> Presentation:
         version=PRESENTATION_VERSION,
         disclosure=Disclosure(fields=fields, proof=proof, flags=flags),
         document_root=doc_root,
-        batch_root=process_proof(doc_root, batch_proof),
+        batch_root=process_proof(doc_root, batch_proof, h),
         batch_proof=batch_proof,
         issuer_signature=issuer_sig,
         created_at=created_at,
@@ -640,21 +657,24 @@ def _from_item_hr2(item: object) -> Presentation:
         suite=suite,
         audience=audience,
         stamp=stamp,
+        derived=(tuple(fields), doc_root, leaves),
     )
 
 
-def _derived_document_root(fields: list[SaltedField], proof: list[bytes], flags: list[bool]) -> bytes:
+def _derived_document_root(
+    fields: list[SaltedField], proof: list[bytes], flags: list[bool], h: Digest
+) -> tuple[bytes, list[bytes]]:
     """HR2 sends no document root: it is where the disclosed fields' multiproof leads.
 
     A changed field then leads to another root, which neither the issuer's signature, the stamp
     nor a holder signature covers: the engine answers TAMPERED at whichever it checks first.
     """
     try:
-        leaves = [field_leaf(f.salt, f.path, f.value) for f in fields]
+        leaves = [field_leaf(f.salt, f.path, f.value, h) for f in fields]
     except (ValueError, TypeError):
         raise _fail("出示的字段无法计算摘要", "a disclosed field cannot be hashed (RFC 8785)") from None
     try:
-        return process_multiproof(leaves, proof, flags)
+        return process_multiproof(leaves, proof, flags, h), leaves
     except ValueError as exc:
         raise _fail("字段证明的结构与字段数不符", f"inconsistent multiproof: {exc}") from None
 

@@ -136,6 +136,8 @@ class VerifierPolicy:
     holder_binding_regions: frozenset[int] = frozenset()
     #: Read legacy "HR1:" codes (they carry no stamp: only a holder-signed one can be VALID).
     accept_hr1: bool = True
+    #: Crypto suites this deployment reads (common/suites.py): 1 international, 2 国密.
+    suites: frozenset[int] = frozenset({1, 2})
 
     def __post_init__(self) -> None:
         if type(self.region) is not int or not 100000 <= self.region <= 999999:
@@ -147,6 +149,8 @@ class VerifierPolicy:
         if not isinstance(self.holder_binding_types, frozenset) or not all(
                 type(t) is str for t in self.holder_binding_types):
             raise ValueError("holder_binding_types must be a frozenset of type codes")
+        if not isinstance(self.suites, frozenset) or not self.suites or not self.suites <= {1, 2}:
+            raise ValueError(f"suites must be a non-empty frozenset of 1 and/or 2, got {self.suites!r}")
         if not isinstance(self.holder_binding_regions, frozenset) or not all(
                 type(r) is int and 100000 <= r <= 999999 for r in self.holder_binding_regions):
             raise ValueError("holder_binding_regions must be a frozenset of six-digit region codes")
@@ -332,6 +336,8 @@ def verify(presentation: Presentation, view: ChainView, policy: VerifierPolicy, 
 
 def _pipeline(run: _Run, view: ChainView, policy: VerifierPolicy) -> None:
     p = run.presentation
+    if not run.passes(c.check_suite(p, policy.suites)):
+        return
     structure, core = c.check_structure(p)
     if not run.passes(structure) or core is None:
         return
@@ -379,7 +385,10 @@ def _pipeline(run: _Run, view: ChainView, policy: VerifierPolicy) -> None:
     if not run.passes(c.check_issuer_known(issuer)) or issuer is None:
         return
     run.issuer = issuer
-    if not run.passes(c.check_signing_key(signer, view.key(signer), anchor)):
+    signing_key = view.key(signer)
+    if p.suite == 2 and not run.passes(c.check_sm2_issuer_signature(p, policy.domain, signing_key)):
+        return
+    if not run.passes(c.check_signing_key(signer, signing_key, anchor)):
         return
     if not run.passes(c.check_anchoring_key(anchor, view.key(anchor.key))):
         return

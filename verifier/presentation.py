@@ -53,7 +53,7 @@ import re
 import secrets
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 from sha3 import keccak_256
@@ -61,6 +61,7 @@ from sha3 import keccak_256
 from common.document import ALWAYS_DISCLOSED, Disclosure, SaltedField, disclose, document_root, field_leaf
 from common.eip712 import Domain, to_checksum_address
 from common.stamp import Stamped, StampSigner
+from common.suites import digest_of
 from verifier._ecdsa import address_of, recover_digest_raw, sign_digest
 
 __all__ = [
@@ -147,12 +148,29 @@ class Presentation:
     holder_signature: bytes | None = None
     #: Wire format it came in or goes out as: 1 = "HR1:" (legacy, no stamp), 2 = "HR2:".
     format: int = 1
-    #: Crypto suite (DESIGN.md): 1 = keccak-256 / secp256k1; 2 (国密) is reserved, not yet read.
+    #: Crypto suite (common/suites.py): 1 = keccak-256 / secp256k1; 2 = 国密 SM3 / SM2 (HR2 only).
     suite: int = 1
     #: The one region this code is for (stamped), or None: any region.
     audience: int | None = None
     #: The issuing region's node's 加注 stamp over the envelope (common/stamp.py), or None.
     stamp: bytes | None = None
+    #: What the HR2 decoder hashed to derive `document_root`: (the fields, the root, their leaves).
+    #: Not part of the presentation's value; see `derived_leaves`.
+    derived: tuple[tuple[SaltedField, ...], bytes, list[bytes]] | None = field(
+        default=None, compare=False, repr=False)
+
+    def derived_leaves(self) -> list[bytes] | None:
+        """The disclosed fields' leaves, if the decoder derived `document_root` from exactly these
+        fields (the same objects, in the same order) — then the multiproof from them to the root
+        holds by construction and the engine need not hash every field a second time (a quarter of
+        a verification's hashing). None for anything built or changed otherwise (`replace`)."""
+        d = self.derived
+        if d is None or d[1] != self.document_root:
+            return None
+        fields = self.disclosure.fields
+        if len(fields) != len(d[0]) or not all(a is b for a, b in zip(fields, d[0], strict=True)):
+            return None
+        return d[2]
 
     @property
     def fields(self) -> list[SaltedField]:
@@ -190,7 +208,8 @@ def holder_signing_digest(domain: Domain, presentation: Presentation, leaves: Se
     """
     p = presentation
     if leaves is None:
-        leaves = [field_leaf(f.salt, f.path, f.value) for f in p.disclosure.fields]
+        h = digest_of(p.suite)
+        leaves = [field_leaf(f.salt, f.path, f.value, h) for f in p.disclosure.fields]
     if type(p.version) is not int or not 0 <= p.version < 256:
         raise ValueError(f"presentation version must be a uint8, got {p.version!r}")
     for what, item in (("document root", p.document_root), ("batch root", p.batch_root)):
@@ -258,6 +277,7 @@ def make_presentation(
     stamp_signer: StampSigner | None = None,
     audience: int | None = None,
     format: int = 2,
+    suite: int = 1,
 ) -> Presentation:
     """Build (and, with `holder_key`, sign; with `stamp_signer`, stamp) a presentation.
 
@@ -276,6 +296,9 @@ def make_presentation(
     """
     if format not in (1, 2):
         raise ValueError(f"format must be 1 (HR1) or 2 (HR2), got {format!r}")
+    h = digest_of(suite)
+    if suite != 1 and format != 2:
+        raise ValueError("format HR1 has no crypto suite: a 国密 (suite 2) certificate is presented as HR2")
     if format == 1 and (stamp_signer is not None or audience is not None):
         raise ValueError("format HR1 carries neither a stamp nor an audience")
     if audience is not None and stamp_signer is None:
@@ -302,11 +325,11 @@ def make_presentation(
             )
         if HOLDER_ADDRESS_PATH not in paths:
             paths.append(HOLDER_ADDRESS_PATH)
-    disclosure = disclose(fields, paths)
+    disclosure = disclose(fields, paths, h)
     presentation = Presentation(
         version=PRESENTATION_VERSION,
         disclosure=disclosure,
-        document_root=document_root(fields),
+        document_root=document_root(fields, h),
         batch_root=bytes(batch_root),
         batch_proof=[bytes(h) for h in batch_proof],
         issuer_signature=bytes(issuer_signature),
@@ -316,6 +339,7 @@ def make_presentation(
         purpose=purpose,
         holder_signature=None,
         format=format,
+        suite=suite,
         audience=audience,
     )
     if stamp_signer is not None:
@@ -336,7 +360,8 @@ def stamped_envelope(domain: Domain, p: Presentation, leaves: Sequence[bytes] | 
     if type(region) is not int or not 0 < region < 2**32:
         raise ValueError("a stamp needs the disclosed issuer.region as an integer region code")
     if leaves is None:
-        leaves = [field_leaf(f.salt, f.path, f.value) for f in p.disclosure.fields]
+        h = digest_of(p.suite)
+        leaves = [field_leaf(f.salt, f.path, f.value, h) for f in p.disclosure.fields]
     return Stamped(suite=p.suite, domain_separator=domain.separator, region=region, document_root=p.document_root,
                    batch_root=p.batch_root, leaves=leaves, created_at=p.created_at,
                    ttl=p.expires_at - p.created_at, nonce=p.nonce, purpose=p.purpose, audience=p.audience)

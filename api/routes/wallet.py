@@ -26,7 +26,7 @@ from api.errors import ApiError
 from common.document import ALWAYS_DISCLOSED, UnknownFieldError
 from common.facts import CertStatus, ChainUnavailable
 from common.freshness import facts_age_s, within_bound
-from common.stamp import StampSigner
+from common.stamp import StampSigner, StampSuiteMismatch
 from federation.authorisation import (
     DEFAULT_WINDOW_S,
     MAX_WINDOW_S,
@@ -123,7 +123,8 @@ def stamp_signer(rt: Any, issued: Any) -> StampSigner:
     return signer
 
 
-def stamped_presentation(rt: Any, issued: Any, paths: list[str], purpose: str, now: int) -> Presentation:
+def stamped_presentation(rt: Any, issued: Any, paths: list[str], purpose: str, now: int,
+                         audience: int | None = None) -> Presentation:
     """A code of `issued` showing `paths`, stamped by this node: the wallet's codes and the unsigned
     codes a bound holder's device signs (api/routes/wallet_binding.py) are made alike. A path the
     certificate lacks or a bad 事由 is the holder's error (422), said in words."""
@@ -131,9 +132,12 @@ def stamped_presentation(rt: Any, issued: Any, paths: list[str], purpose: str, n
         return make_presentation(list(issued.fields), paths, batch_root=issued.batch_root,
                                  batch_proof=issued.batch_proof, issuer_signature=issued.signature,
                                  purpose=purpose, domain=rt.domain, now=now, ttl_s=rt.settings.presentation_ttl_s,
-                                 stamp_signer=stamp_signer(rt, issued))
+                                 stamp_signer=stamp_signer(rt, issued), audience=audience, suite=issued.suite)
     except UnknownFieldError as exc:
         raise ApiError(422, "UNKNOWN_FIELD", f"证照中没有这个字段：{exc} (unknown field)") from None
+    except StampSuiteMismatch as exc:  # the node's configuration, not the holder's request
+        raise ApiError(503, "STAMP_KEY_MISSING", f"暂时无法生成出示码：{exc.message} ({exc.message_en})",
+                       "请联系本节点的运维人员配置加注签章密钥（HUREN_STAMP_KEYS_FILE）。") from None
     except ValueError as exc:
         raise ApiError(422, "BAD_PRESENTATION_REQUEST", f"无法生成出示码：{exc}") from None
 
@@ -332,10 +336,7 @@ def release_authorised(rt: Any, token: str, ask: TakeAsk, taker: tuple[int, str]
                        "请稍后再试。") from None
     if not recognised:
         return refusal("AUTHORISATION_NOT_RECOGNISED")
-    p = make_presentation(list(issued.fields), disclosed_fields(auth, ask), batch_root=issued.batch_root,
-                          batch_proof=issued.batch_proof, issuer_signature=issued.signature, purpose=auth.purpose,
-                          domain=rt.domain, now=now, ttl_s=rt.settings.presentation_ttl_s,
-                          stamp_signer=stamp_signer(rt, issued), audience=ask.region)
+    p = stamped_presentation(rt, issued, disclosed_fields(auth, ask), auth.purpose, now, audience=ask.region)
     if not rt.authorisations.mark_used(auth.id, now, taker):
         return judge(rt.authorisations.by_id(auth.id), ask, now) or refusal("AUTHORISATION_USED")
     return encode(p)

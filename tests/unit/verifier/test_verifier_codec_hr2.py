@@ -108,11 +108,11 @@ def test_round_trip_of_any_envelope(base_world: World, purpose: str, ttl: int, n
     assert decode(encode(p)) == p
 
 
-def test_suite_two_is_refused_in_words(stamped: str) -> None:
-    refused(mutated(stamped, lambda i: i.__setitem__(SUITE, 2)), "国密套件")
+def test_a_suite_one_code_relabelled_suite_two_is_refused_for_its_signature_form(stamped: str) -> None:
+    refused(mutated(stamped, lambda i: i.__setitem__(SUITE, 2)), "发证签名（国密）长度应为 84 字节")
 
 
-def test_an_unknown_suite_is_refused(stamped: str) -> None:
+def test_an_unknown_suite_is_refused(stamped: str) -> None:  # 1 and 2 are the only suites
     refused(mutated(stamped, lambda i: i.__setitem__(SUITE, 9)), "unknown crypto suite 9")
 
 
@@ -221,3 +221,22 @@ def test_the_javascript_decoder_has_the_same_hr2_path_table() -> None:
     block = js[js.index("export const HR2_PATH_TABLE"):]
     block = block[: block.index("]);")]
     assert tuple(re.findall(r"'([^']+)'", block)) == HR2_PATH_TABLE[len(PATH_TABLE):]
+
+
+def test_the_decoder_hands_the_engine_the_leaves_it_derived_the_root_from(stamped: str) -> None:
+    from common.document import field_leaf
+
+    p = decode(stamped)
+    assert p.derived_leaves() == [field_leaf(f.salt, f.path, f.value) for f in p.disclosure.fields]
+
+
+def test_the_derived_leaves_are_not_reused_once_a_field_is_replaced(stamped: str) -> None:
+    from dataclasses import replace
+
+    from common.document import Disclosure, SaltedField
+
+    p = decode(stamped)
+    fields = [SaltedField(f.path, "李四" if f.path == "holder.name" else f.value, f.salt) for f in p.disclosure.fields]
+    changed = replace(p, disclosure=Disclosure(fields, p.disclosure.proof, p.disclosure.flags))
+    assert changed.derived_leaves() is None
+    assert replace(p, document_root=b"\x00" * 32).derived_leaves() is None

@@ -53,8 +53,9 @@ def test_result_to_dict_is_json_with_hex_bytes(world: World) -> None:
         "note": None,
     }
     assert data["certificate_hash"] == "0x" + result.certificate_hash.hex()  # type: ignore[union-attr]
-    assert [c["name"] for c in data["checks"]][:2] == ["structure", "presentation_window"]
-    assert data["checks"][0]["verdict_if_failed"] == "MALFORMED"
+    assert [c["name"] for c in data["checks"]][:3] == ["crypto_suite", "structure", "presentation_window"]
+    assert data["checks"][0]["verdict_if_failed"] == "NOT_RECOGNISED"
+    assert data["checks"][1]["verdict_if_failed"] == "MALFORMED"
 
 
 def test_result_of_a_failed_verification_names_the_failed_check_in_words(world: World) -> None:

@@ -24,6 +24,7 @@ from verifier.presentation import holder_signing_digest
 from verifier.verdicts import Verdict
 
 DOCUMENTED_ORDER = [
+    "crypto_suite",
     "structure",
     "presentation_window",
     "disclosure_proof",
@@ -121,7 +122,7 @@ def test_expired_presentation_is_refused_before_any_cryptography_or_chain_query(
     p = replace_field(world.present(created_at=NOW - 1000), "holder.name", value="李四")
     result = run(world, p)
     assert result.verdict is Verdict.PRESENTATION_EXPIRED
-    assert [c.name for c in result.checks] == ["structure", "presentation_window"]
+    assert [c.name for c in result.checks] == ["crypto_suite", "structure", "presentation_window"]
     assert world.view.calls == []
 
 
