@@ -1313,11 +1313,17 @@ class LogAnchorer:
         self._thread: threading.Thread | None = None
 
     def chain_latest(self) -> AnchoredHead | None:
-        """The operator's latest anchored head, read from the contract's views."""
-        (count,) = _call(self.rpc, self.address, "count", self.operator)
+        """The operator's latest anchored head, read from the contract's views.
+
+        Both views are read at one block: read at "latest" each, a head anchored or rolled back
+        between the two reads made them disagree (`count` 1, then `latest` reverting with
+        NoHeadAnchored), seen after a chain rollback in CI.
+        """
+        block = self.rpc.block_number()
+        (count,) = _call(self.rpc, self.address, "count", self.operator, block=block)
         if int(count) == 0:
             return None
-        seq, head, entries, at = _call(self.rpc, self.address, "latest", self.operator)
+        seq, head, entries, at = _call(self.rpc, self.address, "latest", self.operator, block=block)
         return AnchoredHead(int(seq), bytes(head), int(entries), int(at))
 
     def anchor_once(self) -> AnchorRecord | None:
