@@ -53,7 +53,8 @@ class Settings:
     log_operator_keystore: Path | None = None  # key that anchors the verification log head
     log_anchor_interval_s: float = 60.0
     # This node in the federation (federation/local_node.py): its region and its request-signing key
-    # (an encrypted Ed25519 PEM, as `<workdir>/node-keys/<region>.pem` of the demo seed), whose public
+    # (suite 1: an encrypted Ed25519 PEM, `<workdir>/node-keys/<region>.pem` of the demo seed; suite 2: an
+    # SM4-GCM sealed SM2 keystore, `<region>.key.json`, common/node_keys.py), whose public
     # half the region's officers registered on chain. The key file's passphrase is node_key_passphrase_file,
     # else passphrase_file. Without both region and key file the node calls no other node.
     node_region: int | None = None

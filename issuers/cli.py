@@ -7,7 +7,7 @@
     anchor [--drain]                run the anchoring worker (or anchor everything queued and exit)
     outbox                          queued / in-flight / dead batches and their last error
     requeue BATCH                   put a dead batch back in the queue once its cause is removed
-    field-key FILE                  create a new field-encryption key file
+    field-key FILE [--suite 2]      create a new field-encryption key file (2: 国密 SM4-GCM)
 
 Configuration comes from HUREN_* environment variables (see `issuers.config`) or the flags
 below; the keystore passphrase and the field key only ever from the environment or files.
@@ -371,13 +371,15 @@ def _overview_line(o: dict[str, int]) -> str:
 
 @issuer.command("field-key")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-def field_key(file: Path) -> None:
+@click.option("--suite", type=click.Choice(["1", "2"]), default="1", show_default=True,
+              help="密码套件：1 为 AES-256-GCM，2 为国密 SM4-GCM")
+def field_key(file: Path, suite: str) -> None:
     """生成新的字段加密密钥文件（权限0600；请妥善备份，丢失后敏感字段无法解密）。"""
     if file.exists():
         raise _Failed(f"{file}已存在，不覆盖（覆盖会使已加密的敏感字段无法解密）")
     fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
-        f.write(new_field_key() + "\n")
+        f.write(new_field_key(int(suite)) + "\n")
     click.echo(f"已生成字段加密密钥文件：{file}（请设置 HUREN_FIELD_KEY_FILE={file}）")
 
 

@@ -195,6 +195,13 @@ def test_field_key_command_writes_a_private_key_file_and_never_overwrites(tmp_pa
     assert again.exit_code == 1 and path.read_text().strip() == key
 
 
+def test_field_key_command_with_suite_2_writes_an_sm4_gcm_key(tmp_path):
+    path = tmp_path / "field-sm4.key"
+    created = CliRunner().invoke(issuer, ["field-key", str(path), "--suite", "2"])
+    assert created.exit_code == 0, created.output
+    assert FieldCipher.from_key_text(path.read_text().strip()).algorithm == "sm4-gcm"
+
+
 def test_issue_and_show_work_while_no_chain_node_answers(dept, env, tmp_path):
     from ledger.anvil import free_port
 
