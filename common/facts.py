@@ -58,6 +58,9 @@ class KeyFacts:
     issuer_id: bytes
     valid_from: int
     valid_until: int | None  # None: not retired
+    # Suite 2 (国密): the SM2 public key, 65 bytes 04 || x || y (common.gm.sm2_normalize_public_key),
+    # whose id `address` is (common.suites.sm2_key_id); None for a secp256k1 key.
+    sm2_public_key: bytes | None = None
 
     def valid_at(self, t: int) -> bool:
         return self.valid_from <= t and (self.valid_until is None or t < self.valid_until)

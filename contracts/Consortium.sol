@@ -747,8 +747,9 @@ contract Consortium is EIP712, Nonces {
         } else if (target != address(0) && target == issuerRegistry) {
             allowed = s == IssuerRegistry.registerIssuer.selector || s == IssuerRegistry.suspendIssuer.selector
                 || s == IssuerRegistry.reinstateIssuer.selector || s == IssuerRegistry.revokeIssuer.selector
-                || s == IssuerRegistry.addKey.selector || s == IssuerRegistry.retireKey.selector
-                || s == IssuerRegistry.grantType.selector || s == IssuerRegistry.withdrawType.selector;
+                || s == IssuerRegistry.addKey.selector || s == IssuerRegistry.addSM2Key.selector
+                || s == IssuerRegistry.retireKey.selector || s == IssuerRegistry.grantType.selector
+                || s == IssuerRegistry.withdrawType.selector;
         } else if (target != address(0) && target == recognitionPolicy) {
             allowed =
                 s == RecognitionPolicy.setRecognition.selector || s == RecognitionPolicy.withdrawRecognition.selector;

@@ -39,6 +39,12 @@ contract IssuerRegistry {
         uint64 validUntil; // 0 = open (not retired); retiring sets it once, forever
     }
 
+    /// @dev An SM2 public key: two words, cheaper than a 64-byte `bytes` (no length slot).
+    struct SM2Point {
+        bytes32 x;
+        bytes32 y;
+    }
+
     /// @notice The consortium whose executed proposals may change this registry.
     Consortium public immutable consortium;
 
@@ -46,6 +52,13 @@ contract IssuerRegistry {
     mapping(bytes32 issuerId => string) private _names;
     mapping(address key => KeyRecord) private _keys;
     mapping(bytes32 issuerId => mapping(bytes32 typeCode => bool)) private _granted;
+    /// @dev SM2 public keys (x, y) of the keys added by {addSM2Key}; (0, 0) for secp256k1 keys.
+    mapping(address key => SM2Point) private _sm2;
+
+    /// @dev The SM2 recommended curve (GB/T 32918.5): y^2 = x^3 + a x + b over F_p, a = p - 3.
+    uint256 private constant SM2_P = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFF;
+    uint256 private constant SM2_A = 0xFFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFC;
+    uint256 private constant SM2_B = 0x28E9FA9E9D9F5E344D5A9E4BCF6509A7F39789F515AB8F92DDBCBD414D940E93;
 
     /// @notice An issuing department was registered, Active since `at`.
     event IssuerRegistered(bytes32 indexed issuerId, uint32 indexed region, string name, uint64 at);
@@ -54,6 +67,9 @@ contract IssuerRegistry {
     event IssuerStatusChanged(bytes32 indexed issuerId, uint8 status, uint64 effectiveFrom);
     /// @notice A signing key was added, valid from `validFrom`.
     event KeyAdded(bytes32 indexed issuerId, address indexed key, uint64 validFrom);
+    /// @notice The key `key` added just before (with {KeyAdded}) is an SM2 key (suite 2, 国密):
+    /// `publicKey` is its 64-byte x || y and `key` = keccak256(publicKey)[12:].
+    event SM2KeyAdded(bytes32 indexed issuerId, address indexed key, bytes publicKey);
     /// @notice A key was retired: valid before `validUntil` only (may be backdated).
     event KeyRetired(bytes32 indexed issuerId, address indexed key, uint64 validUntil);
     /// @notice The issuer may now anchor certificates of `typeCode`.
@@ -74,6 +90,8 @@ contract IssuerRegistry {
     error InvalidEffectiveFrom(uint64 effectiveFrom);
     error InvalidKey();
     error KeyAlreadyRegistered(address key);
+    error SM2KeyWrongLength(uint256 length);
+    error SM2KeyNotOnCurve();
     error UnknownKey(address key);
     error KeyNotOfIssuer(address key, bytes32 issuerId);
     error KeyAlreadyRetired(address key);
@@ -156,16 +174,36 @@ contract IssuerRegistry {
      * key cannot have been valid before it was registered. The event carries the effective value.
      */
     function addKey(uint32 region, bytes32 issuerId, address key, uint64 validFrom) external onlyConsortium {
-        IssuerRecord storage i = _issuerOf(region, issuerId);
-        if (i.status == IssuerStatus.Revoked) revert IssuerAlreadyRevoked(issuerId);
-        if (key == address(0)) revert InvalidKey();
-        KeyRecord storage k = _keys[key];
-        if (k.issuerId != bytes32(0)) revert KeyAlreadyRegistered(key);
-        // forge-lint: disable-next-line(block-timestamp)
-        uint64 from = validFrom < block.timestamp ? uint64(block.timestamp) : validFrom;
-        k.issuerId = issuerId;
-        k.validFrom = from;
-        emit KeyAdded(issuerId, key, from);
+        _addKey(region, issuerId, key, validFrom);
+    }
+
+    /**
+     * @notice Adds an SM2 signing key (crypto suite 2, 国密) to an issuer that is not revoked, with the
+     * same rules as {addKey}. The key is known by `address(uint160(uint256(keccak256(publicKey))))` —
+     * the Ethereum address derivation, so one key table serves both suites, {retireKey}, {keyInfo} and
+     * {isKeyValidAt} work unchanged, and `common.suites.sm2_key_id` computes the same id off chain.
+     * Emits {KeyAdded} as {addKey} does, then {SM2KeyAdded} with the public key.
+     * @dev Nobody knows a secp256k1 private key for such an address, so an SM2 key can never send a
+     * transaction: it signs documents and stamps off chain only. Anchoring and status changes still
+     * need one of the department's secp256k1 keys ({addKey}) as the transaction sender.
+     * @param publicKey the uncompressed point x || y (64 bytes, no 04 prefix), on the SM2 curve.
+     * @param validFrom as for {addKey}.
+     */
+    function addSM2Key(uint32 region, bytes32 issuerId, bytes calldata publicKey, uint64 validFrom)
+        external
+        onlyConsortium
+    {
+        if (publicKey.length != 64) revert SM2KeyWrongLength(publicKey.length);
+        bytes32 x = bytes32(publicKey[0:32]);
+        bytes32 y = bytes32(publicKey[32:64]);
+        if (x == bytes32(0) && y == bytes32(0)) revert InvalidKey();
+        if (!_onSM2Curve(uint256(x), uint256(y))) revert SM2KeyNotOnCurve();
+        address key = address(uint160(uint256(keccak256(publicKey))));
+        _addKey(region, issuerId, key, validFrom);
+        SM2Point storage p = _sm2[key];
+        p.x = x;
+        p.y = y;
+        emit SM2KeyAdded(issuerId, key, publicKey);
     }
 
     /**
@@ -233,6 +271,18 @@ contract IssuerRegistry {
         return (k.issuerId, k.validFrom, k.validUntil);
     }
 
+    /**
+     * @notice The SM2 public key (64 bytes x || y) of a key added by {addSM2Key}; empty for a
+     * secp256k1 key or an unknown address.
+     */
+    function sm2PublicKey(address key) external view returns (bytes memory) {
+        SM2Point storage p = _sm2[key];
+        bytes32 x = p.x;
+        bytes32 y = p.y;
+        if (x == bytes32(0) && y == bytes32(0)) return "";
+        return abi.encodePacked(x, y);
+    }
+
     /// @notice Whether `key` is registered and inside its window at time `at`.
     function isKeyValidAt(address key, uint64 at) public view returns (bool) {
         KeyRecord storage k = _keys[key];
@@ -289,6 +339,30 @@ contract IssuerRegistry {
         i = _issuers[issuerId];
         if (i.status == IssuerStatus.Unknown) revert UnknownIssuer(issuerId);
         if (i.region != region) revert IssuerWrongRegion(issuerId, region);
+    }
+
+    /// @dev The checks and effects common to {addKey} and {addSM2Key}; emits {KeyAdded}.
+    function _addKey(uint32 region, bytes32 issuerId, address key, uint64 validFrom) private {
+        IssuerRecord storage i = _issuerOf(region, issuerId);
+        if (i.status == IssuerStatus.Revoked) revert IssuerAlreadyRevoked(issuerId);
+        if (key == address(0)) revert InvalidKey();
+        KeyRecord storage k = _keys[key];
+        if (k.issuerId != bytes32(0)) revert KeyAlreadyRegistered(key);
+        // forge-lint: disable-next-line(block-timestamp)
+        uint64 from = validFrom < block.timestamp ? uint64(block.timestamp) : validFrom;
+        k.issuerId = issuerId;
+        k.validFrom = from;
+        emit KeyAdded(issuerId, key, from);
+    }
+
+    /// @dev Whether (x, y) is a point of the SM2 curve with coordinates in the field (cofactor 1:
+    /// on the curve is in the group). Keeps a mistyped key off the chain, where no signature could
+    /// ever verify against it and the off-chain parsers (common.gm) would refuse it.
+    function _onSM2Curve(uint256 x, uint256 y) private pure returns (bool) {
+        if (x >= SM2_P || y >= SM2_P) return false;
+        uint256 rhs =
+            addmod(addmod(mulmod(mulmod(x, x, SM2_P), x, SM2_P), mulmod(SM2_A, x, SM2_P), SM2_P), SM2_B, SM2_P);
+        return mulmod(y, y, SM2_P) == rhs;
     }
 
     function _setStatus(bytes32 issuerId, IssuerRecord storage i, IssuerStatus status) private {

@@ -29,6 +29,7 @@ from common.facts import (
     RecognitionRule,
     TypeFacts,
 )
+from common.gm import sm2_normalize_public_key
 from common.nodes import NodeKey, NodeKeyPurpose, NodeStatus
 from ledger.abi import ContractABI
 from ledger.errors import NodeUnavailable
@@ -131,7 +132,11 @@ class RpcChainView:
         issuer_id, valid_from, valid_until = self._call("IssuerRegistry", "keyInfo", address)
         if issuer_id == b"\x00" * 32:
             return None
-        return KeyFacts(to_checksum_address(address), issuer_id, int(valid_from), int(valid_until) or None)  # type: ignore[arg-type, call-overload]
+        # A second call for every key: the registry keeps SM2 public keys (suite 2) beside the window.
+        (sm2_public,) = self._call("IssuerRegistry", "sm2PublicKey", address)
+        sm2 = sm2_normalize_public_key(bytes(sm2_public)) if sm2_public else None  # type: ignore[arg-type]
+        return KeyFacts(to_checksum_address(address), issuer_id, int(valid_from), int(valid_until) or None,  # type: ignore[arg-type, call-overload]
+                        sm2)
 
     def certificate_status(self, cert_hash: bytes, issuer_id: bytes) -> CertStatusFacts:
         status, since, reason = self._call("AnchorLedger", "certificateStatus", cert_hash, issuer_id)

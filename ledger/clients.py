@@ -15,6 +15,7 @@ from typing import Any
 from eth_utils import to_checksum_address
 
 from common.document import type_code_bytes32, type_code_from_bytes32
+from common.gm import sm2_normalize_public_key
 from common.nodes import NodeKey, NodeRecord, NodeStatus, key_id_bytes
 from ledger.abi import ContractABI
 from ledger.errors import ContractRefused, LedgerError
@@ -31,6 +32,29 @@ class AnchorResult:
     tx_hash: bytes
     block_number: int
     already_anchored: bool  # True when an earlier attempt had already landed (idempotent retry)
+
+
+#: AnchorLedger's status functions per crypto suite: suite 1 proves inclusion on chain with keccak,
+#: suite 2 (国密, SM3 trees) carries the SM3 proof in calldata unchecked (sm3-status-on-chain.md).
+_STATUS_FUNCTIONS: dict[int, dict[str, str]] = {
+    1: {"revoke": "revokeCertificate", "suspend": "suspendCertificate", "reinstate": "reinstateCertificate"},
+    2: {"revoke": "revokeGuomi", "suspend": "suspendGuomi", "reinstate": "reinstateGuomi"},
+}
+_ANCHOR_FUNCTIONS: dict[int, str] = {1: "anchor", 2: "anchorGuomi"}
+
+
+def _suite_function(table: dict[int, Any], suite: int) -> Any:
+    try:
+        return table[suite]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown crypto suite {suite!r:.20} (1 = international, 2 = 国密)") from None
+
+
+def sm2_registry_key(public_key: bytes) -> bytes:
+    """The 64-byte x || y that IssuerRegistry.addSM2Key takes, from an SM2 public key given as
+    04 || x || y or x || y; refuses (common.gm.SM2PublicKeyError) what is not a point on the curve,
+    before an officer proposes it."""
+    return sm2_normalize_public_key(public_key)[1:]
 
 
 @dataclass(frozen=True)
@@ -179,9 +203,12 @@ class Huren:
         return ProposalOutcome(outcome.proposal_id, outcome.executed, receipts)
 
     # -- anchor ledger -----------------------------------------------------------------------
-    def anchor(self, key: TxSender, batch_root: bytes, type_code: str, cert_count: int) -> AnchorResult:
-        """Anchor a batch root; a root this key's issuer already anchored counts as done."""
-        data = self.encode("AnchorLedger", "anchor", batch_root, type_code_bytes32(type_code), cert_count)
+    def anchor(self, key: TxSender, batch_root: bytes, type_code: str, cert_count: int,
+               suite: int = 1) -> AnchorResult:
+        """Anchor a batch root (suite 2, 国密: AnchorLedger.anchorGuomi, the batch then recorded as SM3);
+        a root this key's issuer already anchored in the same suite counts as done."""
+        fn = _suite_function(_ANCHOR_FUNCTIONS, suite)
+        data = self.encode("AnchorLedger", fn, batch_root, type_code_bytes32(type_code), cert_count)
         try:
             receipt = key.transact(self.address("AnchorLedger"), data, "anchor")
         except ContractRefused as refusal:
@@ -191,15 +218,19 @@ class Huren:
             mine = self.key_info(key.address)
             if existing is None or mine is None or existing["issuerId"] != mine[0]:
                 raise
+            if self.batch_suite(batch_root) != suite:
+                raise  # the same root anchored in the other suite: not this batch's anchor
             return AnchorResult(batch_root, b"", int(existing["blockNumber"]), True)
         return AnchorResult(batch_root, receipt.tx_hash, receipt.block_number, False)
 
     def set_certificate_status(
-        self, key: TxSender, action: str, cert_hash: bytes, batch_root: bytes, proof: Sequence[bytes], reason: int = 0
+        self, key: TxSender, action: str, cert_hash: bytes, batch_root: bytes, proof: Sequence[bytes], reason: int = 0,
+        suite: int = 1,
     ) -> Receipt:
-        """action: 'revoke' | 'suspend' | 'reinstate'."""
-        fn = {"revoke": "revokeCertificate", "suspend": "suspendCertificate",
-              "reinstate": "reinstateCertificate"}[action]
+        """action: 'revoke' | 'suspend' | 'reinstate'. Suite 1 sends the keccak inclusion proof, checked on
+        chain; suite 2 (国密) the SM3 proof, carried in calldata and not evaluated (the batch must have
+        been anchored with suite 2, else the contract refuses with NotGuomiBatch)."""
+        fn = _suite_function(_STATUS_FUNCTIONS, suite)[action]
         args: list[Any] = [cert_hash, batch_root, list(proof)]
         if action != "reinstate":
             args.append(reason)
@@ -211,6 +242,11 @@ class Huren:
             return None
         return {"issuerId": issuer_id, "key": to_checksum_address(key), "typeCode": type_code_from_bytes32(type_code),
                 "blockNumber": block_number, "timestamp": timestamp}
+
+    def batch_suite(self, batch_root: bytes) -> int:
+        """AnchorLedger.batchSuite: 0 not anchored, 1 international (keccak trees), 2 国密 (SM3 trees)."""
+        (suite,) = self.call("AnchorLedger", "batchSuite", batch_root)
+        return int(suite)
 
     def certificate_status(self, cert_hash: bytes, issuer_id: bytes) -> tuple[int, int, int]:
         status, since, reason = self.call("AnchorLedger", "certificateStatus", cert_hash, issuer_id)
@@ -224,6 +260,11 @@ class Huren:
     def key_info(self, address: str) -> tuple[bytes, int, int] | None:
         issuer_id, valid_from, valid_until = self.call("IssuerRegistry", "keyInfo", address)
         return None if issuer_id == b"\x00" * 32 else (issuer_id, int(valid_from), int(valid_until))
+
+    def sm2_public_key(self, address: str) -> bytes | None:
+        """The SM2 public key (65 bytes 04 || x || y) of a suite-2 key id; None for a secp256k1 or unknown key."""
+        (raw,) = self.call("IssuerRegistry", "sm2PublicKey", to_checksum_address(address))
+        return sm2_normalize_public_key(bytes(raw)) if raw else None
 
     def issuer(self, issuer_id: bytes) -> dict[str, Any] | None:
         region, status, since, revoked_from, name = self.call("IssuerRegistry", "issuer", issuer_id)

@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
 
 from common.document import issuer_id as issuer_id_of
 from common.document import type_code_bytes32
+from common.hashing import keccak
 from ledger.abi import ContractABI
 from ledger.anvil import Anvil, dev_private_keys
-from ledger.clients import Huren
+from ledger.clients import Huren, sm2_registry_key
 from ledger.compile import Artifact, compile_contracts
 from ledger.deploy import GenesisRegion, deploy_suite, load_abis
 from ledger.manifest import Manifest
@@ -64,16 +66,29 @@ class Devnet:
         assert out.executed, "defineType did not reach quorum"
 
     def register_issuer(self, region: int, credit_code: str, name: str, keys: Sequence[str],
-                        types: Sequence[str], valid_from: int | None = None) -> bytes:
+                        types: Sequence[str], valid_from: int | None = None,
+                        sm2_keys: Sequence[bytes] = ()) -> bytes:
+        """Register a department with its secp256k1 transaction keys and, for suite 2 (国密), its SM2
+        public keys (04 || x || y or x || y; their ids are common.suites.sm2_key_id), each added by a
+        real k-of-n proposal. An SM2 key cannot send transactions: give `keys` as well to anchor."""
         iid = issuer_id_of(credit_code)
         officers = self.officers[region]
         self._regional(officers, region, "IssuerRegistry", "registerIssuer", region, iid, name)
         for key in keys:
             self._regional(officers, region, "IssuerRegistry", "addKey", region, iid, key,
                            valid_from if valid_from is not None else 0)
+        for public_key in sm2_keys:
+            self.add_sm2_key(region, iid, public_key, valid_from)
         for t in types:
             self._regional(officers, region, "IssuerRegistry", "grantType", region, iid, type_code_bytes32(t))
         return iid
+
+    def add_sm2_key(self, region: int, issuer_id: bytes, public_key: bytes, valid_from: int | None = None) -> str:
+        """Add an SM2 signing key to a department by a k-of-n proposal; returns its key id (checksummed)."""
+        xy = sm2_registry_key(public_key)
+        self._regional(self.officers[region], region, "IssuerRegistry", "addSM2Key", region, issuer_id, xy,
+                       valid_from if valid_from is not None else 0)
+        return str(to_checksum_address("0x" + keccak(xy)[12:].hex()))  # = common.suites.sm2_key_id
 
     def recognise(self, verifier_region: int, type_code: str, issuer_region: int, valid_from: int = 0,
                   valid_until: int = 0) -> None:

@@ -324,9 +324,9 @@ def _touched(ev: ChainEvent) -> tuple[str, object]:
         return ("types", a["typeCode"])
     if n.startswith("Issuer") or n in ("TypeGranted", "TypeWithdrawn"):
         return ("issuers", a["issuerId"])
-    if n.startswith("Key"):
+    if n.startswith("Key") or n == "SM2KeyAdded":
         return ("keys", _addr(a["key"]))
-    if n == "Anchored":
+    if n in ("Anchored", "GuomiBatchAnchored"):
         return ("anchors", a["batchRoot"])
     if n == "CertificateStatusChanged":
         return ("cert_status", (a["issuerId"], a["certHash"]))
@@ -376,13 +376,14 @@ def _rows_for(
         for i in (model.issuers[k] for k in want("issuers"))  # type: ignore[index]
     ]
     rows[st.keys] = [
-        {"address": k.address, "issuer_id": k.issuer_id, "valid_from": k.valid_from, "valid_until": k.valid_until}
+        {"address": k.address, "issuer_id": k.issuer_id, "valid_from": k.valid_from, "valid_until": k.valid_until,
+         "sm2_public_key": k.sm2_public_key}
         for k in (model.keys[x] for x in want("keys"))  # type: ignore[index]
     ]
     rows[st.anchors] = [
         {"batch_root": a.batch_root, "issuer_id": a.issuer_id, "key": a.key, "type_code": a.type_code,
          "cert_count": a.cert_count, "block_number": a.block_number, "block_hash": a.block_hash,
-         "tx_hash": a.tx_hash, "timestamp": a.timestamp}
+         "tx_hash": a.tx_hash, "timestamp": a.timestamp, "suite": a.suite}
         for a in (model.anchors[k] for k in want("anchors"))  # type: ignore[index]
     ]
     rows[st.cert_status] = [

@@ -42,6 +42,7 @@ from common.facts import (
     RecognitionRule,
     TypeFacts,
 )
+from common.gm import sm2_normalize_public_key
 from common.nodes import NodeKey, NodeKeyPurpose, NodeRecord, NodeStatus
 from common.nodes import key_id as node_key_id
 
@@ -94,6 +95,7 @@ class AnchorRecord:
     block_hash: bytes
     tx_hash: bytes
     timestamp: int
+    suite: int = 1  # crypto suite of the batch's trees: 2 (国密, SM3) after GuomiBatchAnchored
 
 
 @lru_cache(maxsize=65536)
@@ -179,6 +181,12 @@ class ReadModel:
         key = _addr(a["key"])
         self.keys[key] = KeyFacts(key, a["issuerId"], int(a["validFrom"]), None)
 
+    def _on_SM2KeyAdded(self, ev: ChainEvent, a: dict[str, Any]) -> None:
+        # Emitted right after the key's KeyAdded. The registry admits only points on the SM2 curve,
+        # so normalising (to 04 || x || y, the form common.gm verifies with) cannot fail here.
+        key = _addr(a["key"])
+        self.keys[key] = replace(self.keys[key], sm2_public_key=sm2_normalize_public_key(bytes(a["publicKey"])))
+
     def _on_KeyRetired(self, ev: ChainEvent, a: dict[str, Any]) -> None:
         key = _addr(a["key"])
         self.keys[key] = replace(self.keys[key], valid_until=int(a["validUntil"]))
@@ -201,6 +209,10 @@ class ReadModel:
             root, a["issuerId"], _addr(a["key"]), type_code_from_bytes32(a["typeCode"]),
             int(a["certCount"]), ev.block_number, ev.block_hash, ev.tx_hash, int(a["timestamp"]),
         )
+
+    def _on_GuomiBatchAnchored(self, ev: ChainEvent, a: dict[str, Any]) -> None:
+        # Emitted right after the batch's Anchored, in the same transaction.
+        self.anchors[a["batchRoot"]].suite = 2
 
     def _on_CertificateStatusChanged(self, ev: ChainEvent, a: dict[str, Any]) -> None:
         h = a["certHash"]
@@ -308,6 +320,11 @@ class ReadModel:
             r.batch_root, r.issuer_id, r.key, r.type_code, r.cert_count, r.block_number,
             r.block_hash, r.tx_hash, r.timestamp, max(0, head - r.block_number + 1),
         )
+
+    def batch_suite(self, batch_root: bytes) -> int:
+        """The batch's crypto suite as AnchorLedger.batchSuite says it: 0 not anchored, 1, or 2 (国密)."""
+        r = self.anchors.get(batch_root)
+        return 0 if r is None else r.suite
 
     def certificate_status(self, cert_hash: bytes, issuer_id: bytes) -> CertStatusFacts:
         return self.cert_status.get((issuer_id, cert_hash)) or CertStatusFacts(cert_hash, CertStatus.NONE, 0, 0)

@@ -80,6 +80,7 @@ anchors = Table(
     Column("block_hash", LargeBinary(32), nullable=False),
     Column("tx_hash", LargeBinary(32), nullable=False),
     Column("timestamp", BigInteger, nullable=False),
+    Column("suite", Integer, nullable=False),  # 1, or 2 for a 国密 (SM3-tree) batch
 )
 cert_status = Table(
     "rm_cert_status", metadata,
@@ -106,6 +107,7 @@ keys = Table(
     Column("issuer_id", LargeBinary(32), nullable=False, index=True),
     Column("valid_from", BigInteger, nullable=False),
     Column("valid_until", BigInteger),
+    Column("sm2_public_key", LargeBinary),  # 65 bytes 04 || x || y for a suite-2 (SM2) key, else NULL
 )
 types = Table(
     "rm_types", metadata,

@@ -46,6 +46,7 @@ from common.facts import (
     RecognitionRule,
     TypeFacts,
 )
+from common.gm import SM2PublicKeyError, sm2_normalize_public_key
 from common.json_input import parse_json
 from common.nodes import NodeKey, NodeKeyPurpose, key_id
 from verifier._ecdsa import recover_digest, sign_digest
@@ -128,12 +129,7 @@ class TrustSnapshot:
             ),
             "keys": sorted(
                 (
-                    {
-                        "address": to_checksum_address(k.address),
-                        "issuerId": _hex(k.issuer_id),
-                        "validFrom": k.valid_from,
-                        "validUntil": k.valid_until,
-                    }
+                    _key_entry(k)
                     for k in self.keys
                 ),
                 key=lambda d: str(d["address"]).lower(),
@@ -215,6 +211,38 @@ class TrustSnapshot:
     def content_hash(self) -> bytes:
         """keccak256 of the canonical JSON bytes."""
         return keccak_256(canonicalize(self.to_json_obj())).digest()
+
+
+def _key_entry(k: KeyFacts) -> dict[str, object]:
+    """A key's snapshot entry. "sm2PublicKey" (0x + 04 || x || y) only for a suite-2 key: a
+    secp256k1 key's entry, and so every snapshot without SM2 keys, keeps its earlier bytes."""
+    entry: dict[str, object] = {
+        "address": to_checksum_address(k.address),
+        "issuerId": _hex(k.issuer_id),
+        "validFrom": k.valid_from,
+        "validUntil": k.valid_until,
+    }
+    if k.sm2_public_key is not None:
+        entry["sm2PublicKey"] = _hex(k.sm2_public_key)
+    return entry
+
+
+def _sm2_key(r: _Reader, where: str, address: str) -> bytes | None:
+    """The optional "sm2PublicKey" of a key entry: absent = a secp256k1 key (None). Present, it must
+    be an SM2 point whose registry id (common.suites.sm2_key_id) is the entry's address."""
+    if "sm2PublicKey" not in r.obj:
+        return None
+    value = r.text("sm2PublicKey")
+    try:
+        raw = bytes.fromhex(value[2:]) if value.startswith("0x") else None
+        public = sm2_normalize_public_key(raw) if raw is not None else None
+    except (ValueError, SM2PublicKeyError):
+        public = None
+    if public is None:
+        raise _refuse(f"{where}.sm2PublicKey 不是有效的SM2公钥", f"{where}.sm2PublicKey is not an SM2 public key")
+    if to_checksum_address("0x" + keccak_256(public[1:]).digest()[12:].hex()) != address:
+        raise _refuse(f"{where}.sm2PublicKey 与密钥地址不符", f"{where}.sm2PublicKey does not derive {where}.address")
+    return public
 
 
 def _hex(b: bytes) -> str:
@@ -372,13 +400,18 @@ def _parse(obj: object) -> TrustSnapshot:
         )
     keys = []
     for n, item in enumerate(top.array("keys")):
-        r = _Reader(item, f"keys[{n}]", ("address", "issuerId", "validFrom", "validUntil"))
+        fields = ("address", "issuerId", "validFrom", "validUntil")
+        if isinstance(item, dict) and "sm2PublicKey" in item:
+            fields += ("sm2PublicKey",)
+        r = _Reader(item, f"keys[{n}]", fields)
+        address = r.address("address")
         keys.append(
             KeyFacts(
-                address=r.address("address"),
+                address=address,
                 issuer_id=r.bytes32("issuerId"),
                 valid_from=r.req_int("validFrom"),
                 valid_until=r.integer("validUntil", nullable=True),
+                sm2_public_key=_sm2_key(r, f"keys[{n}]", address),
             )
         )
     types_ = []

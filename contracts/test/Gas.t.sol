@@ -64,7 +64,12 @@ contract GasTest is Fixture {
         _anchor(KEY_A, root, TYPE_1);
         vm.prank(KEY_A);
         ledger.suspendCertificate(certs[900], root, proof900, 2);
+        vm.prank(KEY_A);
+        ledger.anchorGuomi(GUOMI_ROOT, TYPE_1, uint32(BATCH));
     }
+
+    /// @dev A suite-2 batch root anchored in setUp (its SM3 tree is not needed: proofs are not read).
+    bytes32 internal constant GUOMI_ROOT = keccak256("sm3 root of a 1,024-certificate batch");
 
     function _proof(uint256 index) internal view returns (bytes32[] memory proof) {
         (, proof) = MerkleBuilder.build(certs, index);
@@ -111,5 +116,24 @@ contract GasTest is Fixture {
         assertLe(gas, 90_000, "reinstate too expensive");
         (uint8 status,,) = ledger.certificateStatus(certs[900], ISSUER_A);
         assertEq(status, 0);
+    }
+
+    /// @notice A suite-2 (国密) anchor: the suite flag rides in the same slot; one event more.
+    function test_anchorGuomi_gas() public {
+        uint256 gas =
+            _txGas(KEY_A, abi.encodeCall(AnchorLedger.anchorGuomi, (keccak256("sm3 root"), TYPE_1, uint32(BATCH))));
+        emit log_named_uint("anchorGuomi tx gas", gas);
+        assertLe(gas, ANCHOR_BUDGET, "anchorGuomi exceeds the anchor budget");
+        assertEq(ledger.batchSuite(keccak256("sm3 root")), 2);
+    }
+
+    /// @notice A suite-2 revocation carrying a depth-10 SM3 proof in calldata, not evaluated.
+    function test_revokeGuomi_gas() public {
+        bytes32[] memory proof = _proof(7); // any ten words: the contract does not read them
+        uint256 gas = _txGas(KEY_A, abi.encodeCall(AnchorLedger.revokeGuomi, (certs[7], GUOMI_ROOT, proof, uint8(1))));
+        emit log_named_uint("revokeGuomi tx gas (depth-10 SM3 proof in calldata)", gas);
+        assertLe(gas, 90_000, "revokeGuomi too expensive");
+        (uint8 status,,) = ledger.certificateStatus(certs[7], ISSUER_A);
+        assertEq(status, 2);
     }
 }
