@@ -45,8 +45,12 @@ redirected, refused, failed), the run prints why and exits with status 1 instead
 Before the last line, bench/presets.py's table: the QR version of every catalogue type's default
 preset in HR2 (stamped, full batch of 1,024) with a byte breakdown by part.
 
-Last line: `verify inproc_per_s=<x> http_per_s=<y> p50_ms=<a> p99_ms=<b> naive_per_s=<z> qr_version=<v>
-qr_default_max=<largest default-preset version over all types>`.
+inproc_sm2_per_s: the same in-process measurement over a second batch in crypto suite 2 (国密:
+SM3 trees, SM2 issuer signatures checked against the registry's SM2 public key, SM2 加注 stamps),
+on the same view and core in the same run (issue 17's target: at least one third of suite 1).
+
+Last line: `verify inproc_per_s=<x> inproc_sm2_per_s=<x2> http_per_s=<y> p50_ms=<a> p99_ms=<b>
+naive_per_s=<z> qr_version=<v> qr_default_max=<largest default-preset version over all types>`.
 """
 
 from __future__ import annotations
@@ -77,9 +81,13 @@ from api.stamping import load_stamp_signers
 from bench.machine import describe
 from bench.presets import preset_sizes, report
 from common.document import field_leaf
-from common.eip712 import Domain
+from common.eip712 import Domain, to_checksum_address
+from common.gm import sm2_generate_keypair
 from common.merkle import process_multiproof, process_proof
+from common.node_keys import SM2NodePrivateKey
+from common.nodes import NodeAlgorithm, NodeKeyPurpose
 from common.stamp import StampSigner
+from common.suites import digest_of, sm2_key_id
 from issuers.anchoring import AnchorPolicy, AnchorWorker
 from issuers.chain_link import ChainLink
 from issuers.field_cipher import FieldCipher, new_field_key
@@ -94,6 +102,7 @@ from ledger.anvil import IDLE_BLOCK_TIME_S, free_port, start_anvil
 from ledger.chainview import IndexedChainView, RpcChainView
 from ledger.devnet import Devnet
 from ledger.indexer import Indexer
+from ledger.nodes import AddNodeKey
 from ledger.rpc import RpcClient
 from verifier._ecdsa import address_of
 from verifier.codec import encode
@@ -126,18 +135,28 @@ class Item:
 # ------------------------------------------------------------------------------------ set-up
 
 
-def issue_batch(net: Devnet, tmp: Path, rng: random.Random) -> tuple[list[IssuedCertificate], dict[str, bytes]]:
-    """Register a Beijing department and issue + anchor one batch of 1,024 business licences."""
-    credit_code = make_credit_code(f"11{BJ}HR0000001")
-    name = "北京市朝阳区市场监督管理局"
+def issue_batch(net: Devnet, tmp: Path, rng: random.Random,
+                suite: int = 1) -> tuple[list[IssuedCertificate], dict[str, bytes]]:
+    """Register a Beijing department and issue + anchor one batch of 1,024 business licences.
+
+    Suite 2 (国密): a second department, sealing with an SM2 key registered beside its transaction
+    key, SM3 trees, SM4-GCM fields, the batch anchored with anchorGuomi.
+    """
+    credit_code = make_credit_code(f"11{BJ}HR000000{suite}")
+    name = "北京市朝阳区市场监督管理局" if suite == 1 else "北京市海淀区市场监督管理局"
     account = net.new_account()
-    net.register_issuer(BJ, credit_code, name, [account.address], [LICENCE])
+    iid = net.register_issuer(BJ, credit_code, name, [account.address], [LICENCE])
+    signing_key, signing_address = bytes(account.key), account.address
+    if suite == 2:
+        pair = sm2_generate_keypair()
+        net.regional(BJ, "IssuerRegistry", "addSM2Key", BJ, iid, pair.public_key[1:], 0)
+        signing_key, signing_address = pair.private_key, to_checksum_address(sm2_key_id(pair.public_key))
     department = Department(credit_code, BJ, name)
     chain = ChainLink(net.rpc, net.manifest, net.abis, account)
-    key_text = new_field_key()
-    store = CertificateStore(f"sqlite:///{tmp / 'bench-issuer.sqlite'}", FieldCipher.from_key_text(key_text))
-    service = IssuerService(store, IntakeSpec(department, bytes(account.key), chain.domain, key_text), chain)
-    issuer = Issuer(credit_code, BJ, name, account.address)
+    key_text = new_field_key(suite)
+    store = CertificateStore(f"sqlite:///{tmp / f'bench-issuer-{suite}.sqlite'}", FieldCipher.from_key_text(key_text))
+    service = IssuerService(store, IntakeSpec(department, signing_key, chain.domain, key_text, suite=suite), chain)
+    issuer = Issuer(credit_code, BJ, name, signing_address)
     holder_keys: dict[str, bytes] = {}
     docs = []
     for i in range(BATCH):
@@ -179,14 +198,15 @@ def make_mix(certs: Sequence[IssuedCertificate], holder_keys: dict[str, bytes], 
         p = make_presentation(list(cert.fields), DISCLOSED, batch_root=cert.batch_root, batch_proof=cert.batch_proof,
                               issuer_signature=cert.signature, purpose=PURPOSE, domain=domain,
                               holder_key=holder_keys.get(cert.cert_id), now=now - 1200 if kind == "stale" else now,
-                              ttl_s=600, stamp_signer=stamper)
+                              ttl_s=600, stamp_signer=stamper, suite=cert.suite)
         if kind == "tampered":  # as a forger re-encodes it: HR2 carries no roots, they follow the fields
             fields = [replace(f, value="北京示例伪造科技有限公司") if f.path == "claims.entityName" else f
                       for f in p.disclosure.fields]
-            root = process_multiproof([field_leaf(f.salt, f.path, f.value) for f in fields], p.disclosure.proof,
-                                      p.disclosure.flags)
+            h = digest_of(p.suite)
+            root = process_multiproof([field_leaf(f.salt, f.path, f.value, h) for f in fields], p.disclosure.proof,
+                                      p.disclosure.flags, h)
             p = replace(p, disclosure=replace(p.disclosure, fields=fields), document_root=root,
-                        batch_root=process_proof(root, p.batch_proof))
+                        batch_root=process_proof(root, p.batch_proof, h))
         text = encode(p)
         if kind == "garbage":
             text = text[: len(text) // 2]
@@ -552,6 +572,27 @@ def main() -> None:
               f"{wall_rate:.0f}/s wall clock (median; the machine is shared)")
         print("verdicts in the mix: " + ", ".join(f"{v} {n}" for v, n in verdicts.most_common()))
 
+        # The same in crypto suite 2 (国密): SM3 trees, SM2 issuer signature and SM2 加注 stamp.
+        t = time.perf_counter()
+        certs_sm2, holder_keys_sm2 = issue_batch(net, tmp, random.Random(4), suite=2)
+        sm2_stamp = SM2NodePrivateKey.generate()
+        net.node_change(BJ, AddNodeKey(NodeAlgorithm.SM2_SM3, NodeKeyPurpose.STAMPING, sm2_stamp.public_bytes()))
+        stamper_sm2 = StampSigner(BJ, sm2_stamp)
+        print(f"set-up (suite 2): a second department with an SM2 key, {BATCH} licences anchored as a 国密 batch, "
+              f"an SM2 stamping key registered for {BJ} ({time.perf_counter() - t:.1f} s, not timed)")
+        items_sm2 = make_mix(certs_sm2, holder_keys_sm2, domain, stamper_sm2)
+        os.sched_setaffinity(0, {args.cpu})
+        try:
+            inproc(items_sm2[:128], view, policies, 1, indexer)
+            items_sm2 = make_mix(certs_sm2, holder_keys_sm2, domain, stamper_sm2)
+            _, sm2_median, sm2_rate, verdicts_sm2 = inproc(items_sm2, view, policies, passes, indexer)
+        finally:
+            os.sched_setaffinity(0, affinity)
+        qr_sm2 = measured_qr_version(items_sm2, False)
+        print(f"in-process, suite 2 (same view and core): {sm2_rate:.0f}/s per CPU second in the best pass, "
+              f"{sm2_median:.0f}/s median = {sm2_rate / cpu_rate:.2f} of suite 1; QR version {qr_sm2} unbound")
+        print("verdicts in the suite-2 mix: " + ", ".join(f"{v} {n}" for v, n in verdicts_sm2.most_common()))
+
         # Naive: one eth_call per fact.
         naive_view = RpcChainView(RpcClient(node.url), net.manifest, net.abis)
         naive_rate = naive(items[:naive_n], naive_view, policies)
@@ -599,7 +640,8 @@ def main() -> None:
                  if args.db == "postgresql" else ""))
         print("load average after the run (1/5/15 min): " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
         qr_default_max, _ = report(preset_sizes())
-        print(f"verify inproc_per_s={cpu_rate:.0f} http_per_s={http.per_s:.0f} p50_ms={http.p50_ms:.1f} "
+        print(f"verify inproc_per_s={cpu_rate:.0f} inproc_sm2_per_s={sm2_rate:.0f} http_per_s={http.per_s:.0f} "
+              f"p50_ms={http.p50_ms:.1f} "
               f"p99_ms={http.p99_ms:.1f} naive_per_s={naive_rate:.1f} qr_version={qr_unbound} "
               f"qr_default_max={qr_default_max}")
     except BaseException:
