@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -18,11 +19,13 @@ from ledger.anvil import free_port
 REGIONS = (110000, 120000, 130000, 310000)
 
 
-def test_demo_seeds_issues_and_prints_what_a_new_user_needs(tmp_path: Path):
+@pytest.mark.parametrize("suite", [1, 2], ids=["international", "guomi"])
+def test_demo_seeds_issues_and_prints_what_a_new_user_needs(tmp_path: Path, suite: int):
+    """`make demo` (and `make demo HUREN_SUITE=2`, a 国密 consortium) seeds, issues and prints its sample code."""
     port = free_port(len(REGIONS))
     run = subprocess.run([sys.executable, "-m", "api.demo", "--no-serve", "--port", str(port),
-                          "--workdir", str(tmp_path / "demo"),
-                          "--kdf-iterations", "1024"], capture_output=True, text=True, timeout=300)
+                          "--workdir", str(tmp_path / "demo"), "--kdf-iterations", "1024"],
+                         capture_output=True, text=True, timeout=300, env={**os.environ, "HUREN_SUITE": str(suite)})
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     out = run.stdout
     for i, region in enumerate(REGIONS):
@@ -31,6 +34,10 @@ def test_demo_seeds_issues_and_prints_what_a_new_user_needs(tmp_path: Path):
     assert "verifier-130000 (河北 1 号核验窗口)" in out
     assert (tmp_path / "demo" / "sample-qr.png").stat().st_size > 1000
     assert "已停止" in out
+    assert ("国密" in out) == (suite == 2)
+    if suite == 2:  # each department's SM2 document-signing keystore says its suite
+        keystores = list((tmp_path / "demo").glob("*/keystores/*-sm2.json"))
+        assert keystores and all(json.loads(k.read_text())["suite"] == 2 for k in keystores)
 
 
 def _token(banner: str, handle: str) -> str:
