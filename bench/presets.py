@@ -14,7 +14,9 @@ largest version over all types. Target (issue 15): every default preset at versi
 (1,451 characters), stretch version 22 (1,134).
 
 Run alone: `.venv/bin/python -m bench.presets` (no chain needed: nothing here asks one).
-Its last line: `presets qr_default_max=<v> chars_max=<n>`; bench/verify.py prints the same figure.
+Both crypto suites (issue 17): suite 2's codes carry an SM2 signature with its 20-byte key id.
+Its last line: `presets qr_default_max=<v> chars_max=<n> qr_default_max_sm2=<v2> chars_max_sm2=<n2>`;
+bench/verify.py prints the suite-1 figure.
 """
 
 from __future__ import annotations
@@ -29,8 +31,11 @@ from eth_account import Account
 
 from bench.machine import describe
 from common.eip712 import Domain
+from common.gm import sm2_generate_keypair
 from common.merkle import StandardMerkleTree
+from common.node_keys import SM2NodePrivateKey
 from common.stamp import StampSigner
+from common.suites import digest_of
 from issuers.catalogue import default_catalogue
 from issuers.model import Issuer
 from issuers.samples import sample_certificate, sample_draft
@@ -69,32 +74,41 @@ def _parts(text: str) -> dict[str, int]:
     }
 
 
-def preset_sizes(seed: int = 1) -> list[PresetSize]:
-    """One row per catalogue type (see the module docstring for what is in each code)."""
-    key = bytes(Account.create().key)
-    sealer = Sealer(key, DOMAIN)
-    stamp_key = Ed25519PrivateKey.generate()
+def preset_sizes(seed: int = 1, suite: int = 1) -> list[PresetSize]:
+    """One row per catalogue type (see the module docstring for what is in each code).
+
+    Suite 2 (国密): an SM2 issuer key (the signature carries its 20-byte key id), SM3 trees and
+    an SM2 stamp — 20 bytes more than suite 1's compact signature, the rest the same size.
+    """
+    if suite == 2:
+        sealer = Sealer(sm2_generate_keypair().private_key, DOMAIN, 2)
+        stamp_key: object = SM2NodePrivateKey.generate()
+    else:
+        sealer = Sealer(bytes(Account.create().key), DOMAIN)
+        stamp_key = Ed25519PrivateKey.generate()
+    h = digest_of(suite)
     rows = []
     for t in default_catalogue().types():
         sample = sample_draft(t.type_code, seed).issuer
         issuer = Issuer(sample.credit_code, sample.region, sample.name, sealer.address)
         sealed = sealer.seal(sample_certificate(t.type_code, seed, issuer=issuer))
         others = [secrets.token_bytes(32) for _ in range(BATCH - 1)]
-        tree = StandardMerkleTree.of([sealed.document_root, *others])
+        tree = StandardMerkleTree.of([sealed.document_root, *others], h)
         index = tree.index_of(sealed.document_root)
         p = make_presentation(list(sealed.fields), t.default_disclosure, batch_root=tree.root,
                               batch_proof=tree.proof(index), issuer_signature=sealed.signature, purpose=PURPOSE,
-                              domain=DOMAIN, stamp_signer=StampSigner(issuer.region, stamp_key))
+                              domain=DOMAIN, stamp_signer=StampSigner(issuer.region, stamp_key),  # type: ignore[arg-type]
+                              suite=suite)
         text = encode(p)
         rows.append(PresetSize(t.type_code, t.name, len(sealed.fields), len(p.disclosure.fields), len(text),
                                qr_version(text), _parts(text), text))
     return rows
 
 
-def report(rows: list[PresetSize]) -> tuple[int, int]:
+def report(rows: list[PresetSize], suite: int = 1) -> tuple[int, int]:
     """Print the table; return (largest QR version, most characters)."""
-    print(f"default presets in HR2 (stamped, unbound, batch of {BATCH}, 事由 of {len(PURPOSE)} characters); "
-          "CBOR bytes by part:")
+    print(f"default presets in HR2, suite {suite} (stamped, unbound, batch of {BATCH}, 事由 of {len(PURPOSE)} "
+          "characters); CBOR bytes by part:")
     for r in rows:
         parts = " ".join(f"{k} {v}" for k, v in r.parts.items())
         print(f"  {r.name:<16} {r.type_code}  {r.disclosed:2d}/{r.fields:2d} fields  {r.chars:5d} chars  "
@@ -107,8 +121,11 @@ def report(rows: list[PresetSize]) -> tuple[int, int]:
 
 def main() -> None:
     print(describe())
-    version, chars = report(preset_sizes(int(os.environ.get("HUREN_BENCH_SEED", "1"))))
-    print(f"presets qr_default_max={version} chars_max={chars}")
+    seed = int(os.environ.get("HUREN_BENCH_SEED", "1"))
+    version, chars = report(preset_sizes(seed))
+    version_sm2, chars_sm2 = report(preset_sizes(seed, suite=2), suite=2)
+    print(f"presets qr_default_max={version} chars_max={chars} qr_default_max_sm2={version_sm2} "
+          f"chars_max_sm2={chars_sm2}")
 
 
 if __name__ == "__main__":
