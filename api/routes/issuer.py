@@ -167,6 +167,7 @@ def read(request: Request, cert_id: str, cred: Credential = Depends(require("dep
         "batch_root": None if issued.batch_root is None else "0x" + issued.batch_root.hex(),
         "tx_hash": None if issued.tx_hash is None else "0x" + issued.tx_hash.hex(),
         "block_number": issued.block_number, "chain_status": chain,
+        "suite": issued.suite,  # crypto suite it was sealed in: 1 international, 2 国密 (common/suites.py)
     }
 
 

@@ -157,7 +157,7 @@ def my_certificates(request: Request, cred: Credential = Depends(require("holder
             "cert_id": issued.cert_id, "type_code": issued.type_code, "type_name": ctype.name if ctype else "",
             "issuer_name": issued.document.get("issuer", {}).get("name"),
             "valid_from": issued.document.get("validFrom"), "valid_until": issued.document.get("validUntil"),
-            "status": wallet_status(rt, issued),
+            "status": wallet_status(rt, issued), "suite": issued.suite,
             "fields": [{"path": f.path, "title": (ctype.title_of(f.path) if ctype else None) or f.path,
                         "always": f.path in ALWAYS_DISCLOSED,
                         "default": bool(ctype and f.path in ctype.default_disclosure)} for f in issued.fields],

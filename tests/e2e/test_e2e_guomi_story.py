@@ -62,6 +62,15 @@ def test_the_wallet_code_is_a_suite_two_code_with_an_sm2_signature_and_stamp(guo
     assert p.stamp is not None and len(p.stamp) == 64
 
 
+def test_the_department_and_the_wallet_say_the_certificate_is_suite_two(guomi, licence):
+    cert_id, holder = licence
+    with guomi.client(BJ, "bj-amr") as c:
+        assert c.get(f"/v1/certificates/{cert_id}").json()["suite"] == 2
+    with guomi.client(BJ, holder) as c:
+        [listed] = [i for i in c.get("/v1/wallet/certificates").json() if i["cert_id"] == cert_id]
+    assert listed["suite"] == 2
+
+
 def test_a_guomi_licence_is_valid_at_the_hebei_node(guomi, licence):
     cert_id, holder = licence
     reply = guomi.verify(HE, {"presentation": _codes(guomi, cert_id, holder, PURPOSE)["presentation"]})
