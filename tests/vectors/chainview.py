@@ -1,6 +1,7 @@
 """A ChainView over a conformance vector's `facts` (the trust-snapshot object of chain-facts.md §9).
 
-`stampKeys` (format huren-trust-snapshot/2) are the regions' 加注 stamping keys with their windows.
+`stampKeys` (format huren-trust-snapshot/2) are the regions' 加注 stamping keys with their windows;
+a key entry with `sm2PublicKey` (0x + 04 || x || y) is an SM2 issuer key (crypto suite 2).
 
 Used by the vector generator (to check each vector against the engine as it is written) and by
 tests/unit/verifier/test_conformance_vectors.py. `facts = None` is "the chain cannot be
@@ -77,6 +78,7 @@ class FactsChainView:
                 issuer_id=_b32(k["issuerId"]),
                 valid_from=int(k["validFrom"]),
                 valid_until=k["validUntil"],
+                sm2_public_key=bytes.fromhex(k["sm2PublicKey"].removeprefix("0x")) if "sm2PublicKey" in k else None,
             )
             for k in facts["keys"]
         }

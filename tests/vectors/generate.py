@@ -18,6 +18,12 @@ them: every verdict, boundary, structure and decode rule, and the stamp attacks)
 (legacy: holder-signed codes for the verdicts, unsigned codes refused at check `stamp`,
 `accept_hr1: false`, and HR1's own decode and encoding rules).
 
+Crypto suite 2 (国密, vectors `suite2/…` in `hr2/`): a Shanghai department seals with SM3 trees
+and an SM2 key registered with IssuerRegistry.addSM2Key, its batches are anchored with
+AnchorLedger.anchorGuomi and revoked/suspended/reinstated with the …Guomi functions, and
+Shanghai's node stamps them with an SM2 stamping key (algorithm 16, sm2-sm3) registered beside its
+Ed25519 one; Hebei recognises Shanghai's business licences.
+
 Every vector states the verdict and failing check it was built for, and the generator verifies
 each one with the Python engine (verifier/engine.py) before writing it: a vector the engine does
 not agree with stops the generation. Salts, keys, addresses and block times are random (a new
@@ -46,14 +52,33 @@ from eth_account import Account
 
 from common.document import ALWAYS_DISCLOSED, field_leaf
 from common.eip712 import Domain, recover_signer, to_checksum_address
+from common.gm import SM2_N, sm2_generate_keypair, sm2_sign
 from common.merkle import process_multiproof, process_proof
+from common.node_keys import SM2NodePrivateKey
 from common.nodes import NodeAlgorithm, NodeKey, NodeKeyPurpose
 from common.stamp import StampSigner, stamp_message
-from issuers.service import IssuedCertificate
+from common.suites import digest_of, sm2_document_message
+from issuers.anchoring import AnchorWorker
+from issuers.chain_link import ChainLink
+from issuers.field_cipher import FieldCipher, new_field_key
+from issuers.intake import IntakeSpec
+from issuers.service import IssuedCertificate, IssuerService
+from issuers.store import CertificateStore
 from ledger.anvil import start_anvil
 from ledger.compile import compile_contracts
 from ledger.nodes import AddNodeKey, RetireNodeKey
-from tests.integration.verdict_world import BJ, DRIVING, HE, LICENCE, PURPOSE, SH, TJ, Dept, World
+from tests.integration.verdict_world import (
+    BJ,
+    DRIVING,
+    HE,
+    LICENCE,
+    PURPOSE,
+    SH,
+    TJ,
+    WORKER_POLICY,
+    Dept,
+    World,
+)
 from tests.vectors.chainview import FactsChainView
 from verifier._ecdsa import sign_digest
 from verifier.checks import CHINA_TZ
@@ -64,7 +89,8 @@ from verifier.snapshot import StatusEntry, TrustSnapshot
 
 OUT = Path(__file__).resolve().parent
 #: /2: policy gained `accept_hr1`, facts gained `stampKeys` (huren-trust-snapshot/2), codes HR2.
-FORMAT = "huren-conformance-vector/2"
+#: /3: policy gained `suites`; key entries of SM2 keys carry `sm2PublicKey`; suite-2 codes.
+FORMAT = "huren-conformance-vector/3"
 N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 #: The reference policy defaults (verification.md §2), written out in every vector.
 DEFAULT_POLICY = {
@@ -74,6 +100,7 @@ DEFAULT_POLICY = {
     "max_facts_age_s": 30,
     "require_holder_binding": False,
     "accept_hr1": True,
+    "suites": [1, 2],
 }
 LICENCE_PATHS = ("claims.entityName", "claims.legalRepresentative")
 MARKER = b"\xa5" * 11  # a byte string no real item contains: replaced by raw CBOR bytes
@@ -155,11 +182,12 @@ def pack_flags(flags: list[bool]) -> bytes:
 
 
 def derived_roots(p: Presentation) -> Presentation:
-    """`p` with the roots its fields and proofs lead to (what an HR2 verifier derives); ValueError if
-    the multiproof is inconsistent."""
-    leaves = [field_leaf(f.salt, f.path, f.value) for f in p.disclosure.fields]
-    root = process_multiproof(leaves, p.disclosure.proof, p.disclosure.flags)
-    return replace(p, document_root=root, batch_root=process_proof(root, p.batch_proof))
+    """`p` with the roots its fields and proofs lead to (what an HR2 verifier derives, with its suite's
+    hash); ValueError if the multiproof is inconsistent."""
+    h = digest_of(p.suite)
+    leaves = [field_leaf(f.salt, f.path, f.value, h) for f in p.disclosure.fields]
+    root = process_multiproof(leaves, p.disclosure.proof, p.disclosure.flags, h)
+    return replace(p, document_root=root, batch_root=process_proof(root, p.batch_proof, h))
 
 
 def restamp(p: Presentation, signer: StampSigner, domain: Domain) -> Presentation:
@@ -275,6 +303,27 @@ class Certs:
     tj_new: StampSigner  # Tianjin's second stamping key
     tj_retired_at: int
     request_key: StampSigner  # an Ed25519 key registered for Beijing's node with purpose request signing
+    guomi: Guomi | None = None  # crypto suite 2
+
+
+@dataclass
+class Guomi:
+    """Crypto suite 2 (国密): a Shanghai department sealing with SM2 / SM3, Shanghai's node's SM2 stamp."""
+
+    dept: Dept  # its secp256k1 side: the transaction key (registered as a key of the issuer) and a suite-1 service
+    sm2_key: bytes  # its registered SM2 document-signing key (private)
+    stamper: StampSigner  # Shanghai's SM2 stamping key (registered beside its Ed25519 one)
+    plain: IssuedCertificate
+    plain2: IssuedCertificate  # same batch as `plain`
+    bound: IssuedCertificate  # holder-bound (the holder key of Certs)
+    revoked: IssuedCertificate
+    suspended: IssuedCertificate
+    reinstated: IssuedCertificate
+    unanchored: IssuedCertificate
+    sibling_signed: IssuedCertificate  # signed with a sibling department's registered SM2 key
+    unregistered_signed: IssuedCertificate  # signed with an SM2 key no registry knows
+    international: IssuedCertificate  # a suite-1 certificate of the same department (a mixed deployment)
+    other_key: bytes  # an SM2 private key no registry knows
 
 
 def build_world(tmp: Path) -> tuple[World, Certs, dict[str, Dept]]:
@@ -335,13 +384,56 @@ def build_world(tmp: Path) -> tuple[World, Certs, dict[str, Dept]]:
     w.advance(10)
     tj_retired_at = w.chain_time()
     w.net.node_change(TJ, RetireNodeKey(tj_old.key_id, tj_retired_at))
+    guomi = build_guomi(w, holder)
     w.mine(2)
     w.views.sync()
     certs = Certs(plain, plain2, bound, holder_key, driving, revoked, suspended, reinstated, unanchored, days,
                   one_day, forever, sibling_signed, unregistered_signed, two_key, before_revocation,
                   after_revocation, bound_revoked, bound_suspended, bound_unanchored, bound_days, tianjin, tj_old,
-                  tj_new, tj_retired_at, request_key)
+                  tj_new, tj_retired_at, request_key, guomi)
     return w, certs, w.departments
+
+
+def guomi_dept(w: World, dept: Dept, store_name: str, sm2_key: bytes) -> Dept:
+    """`dept` sealing in crypto suite 2 with `sm2_key` (its own certificate store); its transaction key
+    (the secp256k1 account) still anchors: an SM2 key cannot send a transaction."""
+    chain = ChainLink(w.net.rpc, w.net.manifest, w.net.abis, dept.account)
+    key_text = new_field_key()
+    store = CertificateStore(f"sqlite:///{w.tmp / (store_name + '.sqlite')}", FieldCipher.from_key_text(key_text))
+    spec = IntakeSpec(dept.department, sm2_key, chain.domain, key_text, suite=2)
+    worker = AnchorWorker(store, chain, dept.department.credit_code, WORKER_POLICY)
+    return Dept(dept.handle, dept.department, dept.account, chain, IssuerService(store, spec, chain), worker)
+
+
+def build_guomi(w: World, holder: str) -> Guomi:
+    """The suite-2 part of the world: Shanghai's node gets an SM2 stamping key beside its Ed25519 one,
+    a Shanghai department an SM2 document-signing key (IssuerRegistry.addSM2Key), and certificates are
+    issued in suite 2, anchored with anchorGuomi and changed with revokeGuomi / suspendGuomi /
+    reinstateGuomi (no on-chain proof) by the department's service and worker."""
+    w.net.recognise(HE, LICENCE, SH)  # Hebei recognises Shanghai's business licences
+    stamper = StampSigner(SH, SM2NodePrivateKey.generate())
+    w.net.node_change(SH, AddNodeKey(NodeAlgorithm.SM2_SM3, NodeKeyPurpose.STAMPING, stamper.public_bytes))
+    dept = w.register("sh-guomi", region=SH)
+    pair = sm2_generate_keypair()
+    w.net.regional(SH, "IssuerRegistry", "addSM2Key", SH, dept.issuer_id, pair.public_key[1:], 0)
+    sibling = w.register("sh-guomi-sibling", region=SH)
+    sibling_pair = sm2_generate_keypair()
+    w.net.regional(SH, "IssuerRegistry", "addSM2Key", SH, sibling.issuer_id, sibling_pair.public_key[1:], 0)
+    other = sm2_generate_keypair()
+    g = guomi_dept(w, dept, "sh-guomi-sm2", pair.private_key)
+    plain, plain2 = w.issue(g, [w.document(g), w.document(g)])
+    bound = w.issue_one(g, holder=holder)
+    revoked, suspended, reinstated = w.issue(g, [w.document(g), w.document(g), w.document(g)])
+    w.change_status(g, revoked, "revoke")
+    w.change_status(g, suspended, "suspend")
+    w.change_status(g, reinstated, "suspend")
+    w.change_status(g, reinstated, "reinstate")
+    unanchored = w.issue_one(guomi_dept(w, dept, "sh-guomi-offline", pair.private_key), anchor=False)
+    sibling_signed = w.issue_one(guomi_dept(w, dept, "sh-guomi-rogue", sibling_pair.private_key))
+    unregistered_signed = w.issue_one(guomi_dept(w, dept, "sh-guomi-forged", other.private_key))
+    international = w.issue_one(dept)
+    return Guomi(dept, pair.private_key, stamper, plain, plain2, bound, revoked, suspended, reinstated, unanchored,
+                 sibling_signed, unregistered_signed, international, other.private_key)
 
 
 # ============================================================================ facts
@@ -364,7 +456,7 @@ class Facts:
         anchors = [anchor] if anchor is not None else []
         issuers, keys, statuses = [], [], []
 
-        signer = recover_signer(self.w.domain, p.document_root, p.issuer_signature)
+        signer = signer_of(self.w.domain, p)
         addresses = {a for a in (signer, anchor.key if anchor else None) if a is not None}
         for address in sorted(addresses):
             key = v.key(address)
@@ -421,6 +513,15 @@ class Facts:
                 and model.node_key(region, k.key_id, k.valid_from, NodeKeyPurpose.STAMPING) is not None]
 
 
+def signer_of(domain: Domain, p: Presentation) -> str | None:
+    """The issuer key a code names: recovered from a suite-1 signature; in suite 2 the key id that
+    precedes r || s (an SM2 key cannot be recovered)."""
+    sig = p.issuer_signature
+    if p.suite == 2:
+        return to_checksum_address(sig[:20]) if type(sig) is bytes and len(sig) == 84 else None
+    return recover_signer(domain, p.document_root, sig)
+
+
 # ============================================================================ vectors
 
 
@@ -459,6 +560,7 @@ def engine_outcome(v: Vector) -> tuple[str, str | None]:
         max_facts_age_s=p["max_facts_age_s"],
         require_holder_binding=p["require_holder_binding"],
         accept_hr1=p["accept_hr1"],
+        suites=frozenset(p["suites"]),
     )
     result = verify_text(v.code, FactsChainView(v.facts), policy, v.now)
     failed = [c.name for c in result.checks if not c.ok]
@@ -501,13 +603,16 @@ class Gen:
         stamped = fmt == 2 if stamped is None else stamped
         region = cert.document["issuer"]["region"]
         assert cert.batch_root is not None and cert.batch_proof is not None
+        if signer is None and cert.suite == 2:
+            assert self.c.guomi is not None
+            signer = self.c.guomi.stamper
         return make_presentation(
             list(cert.fields),
             paths if paths is not None else LICENCE_PATHS if cert.type_code == LICENCE else ("claims.name",),
             batch_root=cert.batch_root, batch_proof=cert.batch_proof, issuer_signature=cert.signature,
             purpose=purpose, domain=self.w.domain, holder_key=holder_key, now=self.now if now is None else now,
             ttl_s=ttl, nonce=nonce, stamp_signer=(signer or self.w.stampers[region]) if stamped else None,
-            audience=audience, format=fmt,
+            audience=audience, format=fmt, suite=cert.suite,
         )
 
     def send(self, p: Presentation) -> str:
@@ -583,6 +688,7 @@ class Gen:
             self.holder()
             self.chain()
             self.stamp()
+            self.guomi()
         else:
             self.legacy()
             self.structure()
@@ -1080,6 +1186,243 @@ class Gen:
         self.add("stamp/require-binding-stamped-unbound", "require_holder_binding with a stamped but unbound code: "
                  "a stamp is not a holder binding.", self.plain_code(), "HOLDER_BINDING_FAILED", "holder_binding",
                  policy=self.policy(require_holder_binding=True))
+
+    # -- crypto suite 2 (国密) ---------------------------------------------------------------
+    def guomi(self) -> None:
+        """Suite-2 codes (SM3 trees, SM2 issuer signature with its key id, SM2 stamp): real issuance in
+        Shanghai, verified in Hebei (which recognises Shanghai's licences); mutations as described."""
+        g = self.c.guomi
+        assert g is not None
+        w, dom = self.w, self.w.domain
+        tam = ("TAMPERED", "stamp_signature")
+        sm2_tam = ("TAMPERED", "sm2_issuer_signature")
+        form_tam = ("TAMPERED", "issuer_signature")
+        pe = "PRESENTATION_EXPIRED"
+        p = self.pres(g.plain)
+        code = encode(p)
+        key_id = p.issuer_signature[:20]
+        rs = p.issuer_signature[20:]
+
+        def v(vid: str) -> str:
+            return "suite2/" + vid
+
+        # verdicts
+        self.valid(v("valid"), "A Shanghai business licence issued in crypto suite 2 (SM3 field leaves and trees, "
+                   "SM2 issuer signature prefixed with the SM2 key's registry id, anchored with anchorGuomi), "
+                   "stamped by Shanghai's node with its SM2 stamping key, verified in Hebei (which recognises "
+                   "Shanghai's licences). Real issuance and facts.", code, cert=g.plain)
+        self.valid(v("valid-own-region"), "The same code verified in Shanghai.", code, cert=g.plain,
+                   policy=self.policy(SH))
+        self.valid(v("valid-same-batch-sibling"), "The other certificate of the same two-certificate suite-2 batch "
+                   "(a non-empty SM3 batch proof).", encode(self.pres(g.plain2)), cert=g.plain2)
+        self.valid(v("valid-whole-document"), "Every field disclosed.",
+                   encode(self.pres(g.plain, paths=tuple(f.path for f in g.plain.fields))), cert=g.plain)
+        self.valid(v("valid-only-always-disclosed"), "Only the seven always-disclosed fields.",
+                   encode(self.pres(g.plain, paths=())), cert=g.plain)
+        self.valid(v("valid-signing-address-disclosed"), "issuer.signingAddress disclosed: in suite 2 it is the SM2 "
+                   "key's registry id, the 20 bytes that precede r || s.",
+                   encode(self.pres(g.plain, paths=(*LICENCE_PATHS, "issuer.signingAddress"))), cert=g.plain)
+        self.valid(v("valid-holder-bound"), "A holder-bound suite-2 certificate, stamped and signed by the holder "
+                   "(holder signatures are secp256k1 EIP-712 in both suites; HolderPresentation2 names suite 2).",
+                   encode(self.pres(g.bound, holder_key=self.c.holder_key)), cert=g.bound)
+        bound = self.pres(g.bound, holder_key=self.c.holder_key, stamped=False)
+        self.valid(v("valid-unstamped-holder-signed"), "An unstamped suite-2 code signed by the bound holder.",
+                   encode(bound), cert=g.bound)
+        self.add(v("unstamped-holder-signed-field-changed"), "The same with claims.entityName changed: the derived "
+                 "roots change and the holder signature (over them) fails.",
+                 self.send(with_field_value(bound, "claims.entityName", "冒名顶替有限公司")), "HOLDER_BINDING_FAILED",
+                 "holder_binding", cert=g.bound)
+        self.valid(v("valid-reinstated"), "Suspended, then reinstated with suspendGuomi / reinstateGuomi (real "
+                   "transactions, no on-chain proof).", encode(self.pres(g.reinstated)), cert=g.reinstated)
+        self.add(v("revoked"), "Revoked with revokeGuomi (real transaction).", encode(self.pres(g.revoked)),
+                 "REVOKED", "certificate_status", cert=g.revoked)
+        self.add(v("suspended"), "Suspended with suspendGuomi (real transaction).", encode(self.pres(g.suspended)),
+                 "SUSPENDED", "certificate_status", cert=g.suspended)
+        self.add(v("not-anchored"), "Issued and batched in suite 2, never anchored.", encode(self.pres(g.unanchored)),
+                 "NOT_ANCHORED", "anchor", cert=g.unanchored)
+        self.add(v("not-recognised"), "The suite-2 licence verified in Beijing, which has no rule for Shanghai's "
+                 "licences.", code, "NOT_RECOGNISED", "recognition", cert=g.plain, policy=self.policy(BJ))
+        self.add(v("unreachable"), "No chain facts at all.", code, "UNAVAILABLE", "chain_access", facts=None)
+        anchor_at = self._anchor_time(g.plain)
+        self.add(v("pending-finality"), "One confirmation more required than the anchor has.", code,
+                 "PENDING_FINALITY", "finality", cert=g.plain,
+                 policy=self.policy(confirmations=self._confirmations(g.plain) + 1))
+        self.valid(v("international-certificate-same-issuer"), "A suite-1 certificate of the same department "
+                   "(sealed with its secp256k1 key), stamped by Shanghai's Ed25519 key: the facts list both of "
+                   "Shanghai's stamping keys (Ed25519 and SM2), and a verifier tries only the suite's algorithm.",
+                   encode(self.pres(g.international)), cert=g.international)
+
+        # policy: the suites a deployment reads (check crypto_suite, before everything but decode)
+        self.add(v("policy/suite-1-only"), "A policy that reads only suite 1 (suites [1]): the suite-2 code is "
+                 "NOT_RECOGNISED at crypto_suite, the first check after decoding.", code, "NOT_RECOGNISED",
+                 "crypto_suite", cert=g.plain, policy=self.policy(suites=[1]))
+        self.add(v("policy/suite-2-only-international-code"), "A policy that reads only suite 2 (suites [2]): a "
+                 "suite-1 code is NOT_RECOGNISED at crypto_suite.", self.plain_code(), "NOT_RECOGNISED",
+                 "crypto_suite", policy=self.policy(suites=[2]))
+        self.valid(v("policy/suite-2-only"), "suites [2] with a suite-2 code.", code, cert=g.plain,
+                   policy=self.policy(suites=[2]))
+        self.add(v("policy/suite-1-only-unreachable"), "suites [1], no chain facts: crypto_suite is decided "
+                 "before any chain question.", code, "NOT_RECOGNISED", "crypto_suite", facts=None,
+                 policy=self.policy(suites=[1]))
+        self.add(v("policy/suite-1-only-expired-code"), "suites [1] with a suite-2 code made 3,000 s ago: "
+                 "crypto_suite comes before the presentation window.",
+                 encode(self.pres(g.plain, now=self.now - 3000)), "NOT_RECOGNISED", "crypto_suite", cert=g.plain,
+                 policy=self.policy(suites=[1]))
+        item = item_of(code)
+        item[6] = item[6] + b"\x00"
+        self.decode_fail(v("policy/suite-1-only-malformed"), "suites [1] with a suite-2 code whose issuer signature "
+                         "is 85 bytes: decoding comes first (MALFORMED at decode).", self.wrap(canon(item)))
+        self.vectors[-1].policy = self.policy(suites=[1])
+        assert engine_outcome(self.vectors[-1]) == ("MALFORMED", "decode")
+
+        # the issuer signature: SM2 over "huren-document/2" || domain separator || document root
+        def with_sig(sig: bytes) -> Presentation:
+            return replace(p, issuer_signature=sig)
+
+        other_sig = key_id + sm2_sign(g.other_key, sm2_document_message(dom.separator, p.document_root))
+        self.add(v("signature/other-sm2-key"), "r || s replaced by a signature of the right message by an SM2 key no "
+                 "registry knows, the key id kept: the registered key's public key does not verify it.",
+                 encode(with_sig(other_sig)), *sm2_tam, cert=g.plain)
+        p2 = self.pres(g.plain2)
+        self.add(v("signature/other-document"), "r || s of the same key's signature of another document (the other "
+                 "certificate of the batch) put on this code.", encode(with_sig(key_id + p2.issuer_signature[20:])),
+                 *sm2_tam, cert=g.plain)
+        wrong_tag = key_id + sm2_sign(g.sm2_key, b"huren-document/1" + dom.separator + p.document_root)
+        self.add(v("signature/other-tag"), "Signed by the registered key, over the right domain separator and root "
+                 "but with the tag \"huren-document/1\" instead of \"huren-document/2\".",
+                 encode(with_sig(wrong_tag)), *sm2_tam, cert=g.plain)
+        other_domain = Domain(dom.chain_id + 1, dom.verifying_contract)
+        foreign = key_id + sm2_sign(g.sm2_key, sm2_document_message(other_domain.separator, p.document_root))
+        self.add(v("signature/other-deployment"), "Signed by the registered key over the document root, but with "
+                 "another deployment's EIP-712 domain separator (chainId + 1).", encode(with_sig(foreign)), *sm2_tam,
+                 cert=g.plain)
+        raw_root = key_id + sm2_sign(g.sm2_key, p.document_root)
+        self.add(v("signature/root-only"), "Signed by the registered key over the bare document root (no tag, no "
+                 "domain separator).", encode(with_sig(raw_root)), *sm2_tam, cert=g.plain)
+        flipped = key_id + rs[:63] + bytes([rs[63] ^ 1])
+        self.add(v("signature/s-bit-flipped"), "The last byte of s changed.", encode(with_sig(flipped)), *sm2_tam,
+                 cert=g.plain)
+        secp = with_sig(bytes.fromhex(g.dept.account.address[2:]) + rs)
+        self.add(v("signature/key-id-of-secp256k1-key"), "The key id replaced by the department's own registered "
+                 "secp256k1 key (its transaction key): the registry holds no SM2 public key for it.", encode(secp),
+                 *sm2_tam, p=secp)
+        unknown = with_sig(bytes(range(1, 21)) + rs)
+        self.add(v("signature/key-id-unknown"), "The key id replaced by 20 bytes no registry knows.", encode(unknown),
+                 *sm2_tam, p=unknown)
+        zero = with_sig(bytes(20) + rs)
+        self.add(v("signature/key-id-zero"), "The key id replaced by 20 zero bytes.", encode(zero), *sm2_tam, p=zero)
+        sibling_key = self.pres(g.sibling_signed).issuer_signature[:20]
+        moved = with_sig(sibling_key + rs)
+        self.add(v("signature/key-id-of-other-departments-sm2-key"), "The key id replaced by a sibling department's "
+                 "registered SM2 key: its public key does not verify the signature.", encode(moved), *sm2_tam, p=moved)
+        self.add(v("signature/unregistered-sm2-key"), "Real issuance with an SM2 key no registry knows (anchored by "
+                 "the department): the key id names no registered key.", encode(self.pres(g.unregistered_signed)),
+                 *sm2_tam, cert=g.unregistered_signed)
+        self.add(v("signature/other-departments-sm2-key"), "Real issuance with a sibling department's registered "
+                 "SM2 key, anchored by this department: the signature verifies, the key is another issuer's.",
+                 encode(self.pres(g.sibling_signed)), "ISSUER_NOT_AUTHORISED", "signing_key", cert=g.sibling_signed)
+
+        def sm2_entry(f: dict[str, Any]) -> dict[str, Any]:
+            return next(k for k in f["keys"] if k["address"].lower() == "0x" + key_id.hex())
+
+        def key_until(until: int) -> Callable[[dict[str, Any]], None]:
+            return lambda f: sm2_entry(f).__setitem__("validUntil", until)
+
+        self.add(v("signature/sm2-key-valid-until-equals-anchor-time"), "The SM2 key's validUntil = the anchor's "
+                 "timestamp (exclusive end): not valid when the batch was anchored.", code, "ISSUER_NOT_AUTHORISED",
+                 "signing_key", cert=g.plain, mutate=key_until(anchor_at))
+        self.valid(v("signature/sm2-key-valid-until-after-anchor-time"), "The SM2 key's validUntil = anchor "
+                   "timestamp + 1.", code, cert=g.plain, mutate=key_until(anchor_at + 1))
+        self.add(v("signature/facts-without-sm2-public-key"), "The facts' entry for the signing key has no "
+                 "sm2PublicKey (as for a secp256k1 key): nothing to verify the SM2 signature with.", code, *sm2_tam,
+                 cert=g.plain, mutate=lambda f: sm2_entry(f).pop("sm2PublicKey"))
+        self.add(v("signature/sm2-before-signing-key"), "The key id names an unregistered key and the anchor is "
+                 "missing from the facts: sm2_issuer_signature runs after anchor and before signing_key, so the "
+                 "anchor decides.", encode(unknown), "NOT_ANCHORED", "anchor", p=unknown,
+                 mutate=lambda f: f.__setitem__("anchors", []))
+
+        # the 84-byte form
+        def sig_item(value: object, base: str = code) -> str:
+            it = item_of(base)
+            it[6] = value
+            return self.wrap(canon(it))
+
+        for n in (64, 65, 83, 85):
+            sig = (p.issuer_signature + bytes(1))[:n]
+            self.decode_fail(v(f"signature-form/{n}-bytes"), f"Element 6 (issuer signature) of a suite-2 code is "
+                             f"{n} bytes: suite 2's is 84 (key id 20 || r 32 || s 32).", sig_item(sig))
+        self.decode_fail(v("signature-form/text"), "Element 6 is a text string.", sig_item(p.issuer_signature.hex()))
+        self.decode_fail(v("signature-form/null"), "Element 6 is null.", sig_item(None))
+        self.decode_fail(v("signature-form/84-bytes-on-suite-1-code"), "A suite-1 code whose element 6 is 84 bytes "
+                         "(a key id before the compact signature): suite 1's is 64.",
+                         sig_item(key_id + item_of(self.plain_code())[6], self.plain_code()))
+        r, s = rs[:32], rs[32:]
+        n_bytes = SM2_N.to_bytes(32, "big")
+        for vid, new in (("r-zero", bytes(32) + s), ("s-zero", r + bytes(32)), ("r-equals-n", n_bytes + s),
+                         ("s-equals-n", r + n_bytes), ("r-all-ones", b"\xff" * 32 + s),
+                         ("s-all-ones", r + b"\xff" * 32)):
+            self.add(v(f"signature-form/{vid}"), f"r || s with {vid.replace('-', ' ')} (r and s must lie in "
+                     "[1, n-1], n the SM2 group order): refused at issuer_signature, before any chain fact.",
+                     encode(with_sig(key_id + new)), *form_tam, cert=g.plain)
+
+        # the stamp: SM2 over SM3-digested stamp message, by a stamping key of algorithm 16 (sm2-sm3)
+        ed = w.stampers[SH]
+        self.add(v("stamp/ed25519-key"), "The suite-2 code stamped by Shanghai's registered Ed25519 stamping key "
+                 "(listed in the facts): a suite-2 code needs an SM2 stamp.", self.send(restamp(p, ed, dom)), *tam,
+                 cert=g.plain)
+        intl = self.pres(g.international)
+        self.add(v("stamp/sm2-key-on-international-code"), "Conversely, a suite-1 code of the same department stamped "
+                 "by Shanghai's SM2 stamping key: a suite-1 code needs an Ed25519 stamp.",
+                 self.send(restamp(intl, g.stamper, dom)), *tam, cert=g.international)
+        self.add(v("stamp/unregistered-sm2-key"), "Stamped by an SM2 key no registry lists.",
+                 self.send(restamp(p, StampSigner(SH, SM2NodePrivateKey.generate()), dom)), *tam, cert=g.plain)
+        assert p.stamp is not None
+        self.add(v("stamp/bit-flipped"), "The stamp's last byte changed.",
+                 self.send(replace(p, stamp=p.stamp[:63] + bytes([p.stamp[63] ^ 1]))), *tam, cert=g.plain)
+        self.add(v("stamp/zeros"), "A stamp of 64 zero bytes (r = s = 0).", self.send(replace(p, stamp=bytes(64))),
+                 *tam, cert=g.plain)
+        self.add(v("stamp/repurposed"), "The 事由 changed after stamping.", self.send(replace(p, purpose="办理贷款")),
+                 *tam, cert=g.plain)
+        self.add(v("stamp/field-changed"), "claims.entityName changed: the derived (SM3) roots are not the stamped "
+                 "ones.", self.send(with_field_value(p, "claims.entityName", "冒名顶替有限公司")), *tam, cert=g.plain)
+        batch = self.pres(g.plain2)
+        self.add(v("stamp/batch-proof-changed"), "A hash of the SM3 batch proof changed.",
+                 self.send(replace(batch, batch_proof=[bytes(32), *batch.batch_proof[1:]])), *tam, cert=g.plain2)
+
+        def sm2_stamp_keys(f: dict[str, Any]) -> list[dict[str, Any]]:
+            return [k for k in f["stampKeys"] if k["algorithm"] == int(NodeAlgorithm.SM2_SM3)]
+
+        self.add(v("stamp/no-sm2-stamping-key"), "The facts list only Shanghai's Ed25519 stamping key.", code, *tam,
+                 cert=g.plain, mutate=lambda f: f.__setitem__("stampKeys", [k for k in f["stampKeys"]
+                                                                           if k not in sm2_stamp_keys(f)]))
+
+        def as_ed25519(f: dict[str, Any]) -> None:
+            for k in sm2_stamp_keys(f):
+                k["algorithm"], k["suite"] = int(NodeAlgorithm.ED25519), 1
+
+        self.add(v("stamp/sm2-key-listed-as-ed25519"), "The SM2 stamping key's entry says algorithm 1 (Ed25519), "
+                 "suite 1: a verifier uses the algorithm the registry lists.", code, *tam, cert=g.plain,
+                 mutate=as_ed25519)
+        t = p.created_at
+        self.add(v("stamp/sm2-key-valid-until-equals-created-at"), "The SM2 stamping key's validUntil = created_at.",
+                 code, *tam, cert=g.plain, mutate=lambda f: sm2_stamp_keys(f)[0].__setitem__("validUntil", t))
+        self.valid(v("stamp/sm2-key-valid-from-equals-created-at"), "The SM2 stamping key's validFrom = created_at.",
+                   code, cert=g.plain, mutate=lambda f: sm2_stamp_keys(f)[0].__setitem__("validFrom", t))
+        self.add(v("stamp/stripped"), "The stamp removed, no holder signature.", encode(replace(p, stamp=None)), pe,
+                 "stamp", cert=g.plain)
+        self.add(v("audience/other-region"), "A suite-2 code stamped for region 110000, verified in 130000.",
+                 encode(self.pres(g.plain, audience=BJ)), pe, "stamp_signature", cert=g.plain)
+        self.valid(v("audience/this-region"), "A suite-2 code stamped for region 130000, verified there.",
+                   encode(self.pres(g.plain, audience=HE)), cert=g.plain)
+
+        # suites relabelled
+        relabel = item_of(encode(intl))
+        relabel[0] = 2
+        relabel[6] = key_id + relabel[6]
+        self.add(v("relabelled-international-code"), "A suite-1 code (stamped by the Ed25519 key) relabelled suite 2 "
+                 "with the SM2 key id put before its compact signature: it decodes (the fields are now hashed with "
+                 "SM3), and the stamp — no SM2 key made it, and the derived roots differ — fails.",
+                 self.wrap(canon(relabel)), *tam, cert=g.plain)
 
     # -- HR1, legacy: only a holder-signed HR1 code can be VALID ------------------------
     def legacy(self) -> None:
@@ -1638,8 +1981,9 @@ class Gen:
         fail("13-elements", "The array has 13 elements.", item[:13])
         fail("15-elements", "The array has 15 elements.", [*item, None])
         if self.hr2:
-            self.decode_fail("layout/suite-2", "Element 0 (crypto suite) is 2, the reserved 国密 suite (SM2/SM3): "
-                             "refused in words until it is specified.", self.wrap(canon(at(0, 2))))
+            self.decode_fail("layout/suite-2", "Element 0 (crypto suite) of a suite-1 code set to 2 (国密, SM3 / "
+                             "SM2): its 64-byte issuer signature is not suite 2's 84 bytes (key id || r || s).",
+                             self.wrap(canon(at(0, 2))))
             fail("suite-9", "Element 0 (crypto suite) is 9, no suite.", at(0, 9))
             fail("suite-0", "Element 0 (crypto suite) is 0.", at(0, 0))
             fail("suite-true", "Element 0 is true.", at(0, True))

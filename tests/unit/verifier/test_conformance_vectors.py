@@ -29,7 +29,7 @@ VERDICTS = {
     "HOLDER_BINDING_FAILED", "MALFORMED", "UNAVAILABLE",
 }
 POLICY_NAMES = {"region", "domain", "confirmations", "clock_skew_s", "max_presentation_age_s", "max_facts_age_s",
-                "require_holder_binding", "accept_hr1"}
+                "require_holder_binding", "accept_hr1", "suites"}
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -46,6 +46,7 @@ def _policy(p: dict[str, Any]) -> VerifierPolicy:
         max_facts_age_s=p["max_facts_age_s"],
         require_holder_binding=p["require_holder_binding"],
         accept_hr1=p["accept_hr1"],
+        suites=frozenset(p["suites"]),
     )
 
 
@@ -83,6 +84,6 @@ def test_no_hr1_code_is_valid_without_a_holder_signature() -> None:
 def test_every_vector_states_every_policy_parameter_and_the_stamping_keys() -> None:
     for f in FILES:
         vector = _load(f)
-        assert vector["format"] == "huren-conformance-vector/2", f.name
+        assert vector["format"] == "huren-conformance-vector/3", f.name
         assert set(vector["policy"]) == POLICY_NAMES, f.name
         assert vector["facts"] is None or "stampKeys" in vector["facts"], f.name
