@@ -11,6 +11,14 @@ lock file pins. Only the named files are served — this is not a window onto no
 each other by bare name ("@noble/hashes/sha2.js"); the pages' CSP (script-src 'self') refuses an
 inline import map, so these modules are served with exactly that one prefix rewritten to this
 route. Only top-level module files of the two packages (and curves' abstract/) are served.
+
+`sm-crypto` (pinned exactly in package.json) gives the JavaScript verifier SM3 and SM2 for crypto
+suite 2 (国密): no audited 国密 library exists for the browser, and this one is cross-checked
+against GmSSL in tests/unit/common/test_gm_primitives.py. Its dist/sm2.js and dist/sm3.js are
+UMD bundles; the verifier imports them by their node_modules paths ('sm-crypto/dist/sm3.js', which
+Node loads as CommonJS), and this route serves each as an ES module: the unchanged bundle between
+a local `module`/`exports` pair (so the UMD header takes its CommonJS branch and sets no global)
+and `export default module.exports`.
 """
 
 from __future__ import annotations
@@ -36,6 +44,8 @@ _BARE = re.compile(r"""(from\s*['"])@noble/(hashes|curves)/""")
 #: The project's JavaScript verifier (api/pages/static/verifier/*.mjs), for the clerk page's offline
 #: mode: the same files, with their bare @noble imports pointed at this route as above.
 _VERIFIER_NAME = re.compile(r"^verifier/([a-z0-9-]+\.mjs)$")
+_SM_CRYPTO_NAME = re.compile(r"^sm-crypto/(sm2|sm3)\.mjs$")
+_SM_CRYPTO_BARE = re.compile(r"""(from\s*['"])sm-crypto/dist/(sm2|sm3)\.js(['"])""")
 _VERIFIER_DIR = Path(__file__).resolve().parent / "static" / "verifier"
 
 
@@ -53,6 +63,9 @@ def vendor_file(name: str) -> Response:
     verifier = _VERIFIER_NAME.match(name)
     if verifier is not None:
         return _verifier_module(verifier.group(1))
+    sm_crypto = _SM_CRYPTO_NAME.match(name)
+    if sm_crypto is not None:
+        return _sm_crypto_module(sm_crypto.group(1))
     entry = _FILES.get(name)
     if entry is None:
         return PlainTextResponse("没有这个文件", status_code=404)
@@ -76,5 +89,17 @@ def _verifier_module(file: str) -> Response:
     if not path.is_file():
         return PlainTextResponse("没有这个文件", status_code=404)
     text = _BARE.sub(lambda m: f"{m.group(1)}/pages/vendor/noble-{m.group(2)}/", path.read_text())
+    text = _SM_CRYPTO_BARE.sub(lambda m: f"{m.group(1)}/pages/vendor/sm-crypto/{m.group(2)}.mjs{m.group(3)}", text)
     # no-cache: revalidated on every load, so a verifier update reaches the page (and its offline cache) at once
     return Response(text, media_type="text/javascript; charset=utf-8", headers={"Cache-Control": "no-cache"})
+
+
+def _sm_crypto_module(file: str) -> Response:
+    """sm-crypto's UMD bundle `dist/<file>.js` as an ES module (module docstring)."""
+    path = node_modules() / "sm-crypto" / "dist" / f"{file}.js"
+    if not path.is_file():
+        return PlainTextResponse("国密组件未安装（请运行 make setup）", status_code=404)
+    text = ("const module = { exports: {} };\nconst exports = module.exports;\n" + path.read_text()
+            + "\nexport default module.exports;\n")
+    return Response(text, media_type="text/javascript; charset=utf-8",
+                    headers={"Cache-Control": "public, max-age=86400"})

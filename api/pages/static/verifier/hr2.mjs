@@ -8,27 +8,28 @@ import {
   MAX_MULTIPROOF_HASHES,
 } from './hr1.mjs';
 import {
-  CanonicalError, expandSignature, fieldLeaf, MultiproofError, processMultiproof, processProof,
+  CanonicalError, digestOf, expandSignature, fieldLeaf, MultiproofError, processMultiproof, processProof,
+  SUITE_GUOMI, SUITE_INTERNATIONAL,
 } from './primitives.mjs';
 
-export { DecodeError };
+export { DecodeError, SUITE_GUOMI, SUITE_INTERNATIONAL };
 
 export const PREFIX = 'HR2:';
-export const SUITE_INTERNATIONAL = 1; // keccak-256 / secp256k1 (+ Ed25519 stamps)
-export const SUITE_GUOMI = 2; // SM3 / SM2: reserved, refused in words
 const STAMP_BYTES = 64;
 const COMPACT_SIGNATURE_BYTES = 64;
+// Suite 2's issuer signature: the SM2 key's registry id (20) || r (32) || s (32).
+const SM2_ISSUER_SIGNATURE_BYTES = 84;
 
-function derivedDocumentRoot(fields, proof, flags) {
+function derivedDocumentRoot(fields, proof, flags, h) {
   let leaves;
   try {
-    leaves = fields.map((f) => fieldLeaf(f.salt, f.path, f.value));
+    leaves = fields.map((f) => fieldLeaf(f.salt, f.path, f.value, h));
   } catch (e) {
     if (e instanceof CanonicalError) throw fail(`a disclosed field cannot be hashed (RFC 8785): ${e.message}`);
     throw e;
   }
   try {
-    return processMultiproof(leaves, proof, flags);
+    return processMultiproof(leaves, proof, flags, h);
   } catch (e) {
     if (e instanceof MultiproofError) throw fail(`inconsistent multiproof: ${e.message}`);
     throw e;
@@ -41,16 +42,17 @@ export function decodeHR2(text) {
   if (!Array.isArray(item) || item.length !== 14) throw fail('the top-level item must be an array of 14');
   const [suite, rawFields, salts, rawProof, rawFlags, rawBatchProof, issuerSig, createdAt, ttl, nonce, purpose,
     audience, stamp, holderSig] = item;
-  if (suite !== SUITE_INTERNATIONAL) {
-    if (suite === SUITE_GUOMI) throw fail('crypto suite 2 (SM2/SM3) is not supported yet');
-    throw fail('unknown crypto suite');
-  }
+  if (suite !== SUITE_INTERNATIONAL && suite !== SUITE_GUOMI) throw fail('unknown crypto suite (1 or 2)');
+  const h = digestOf(suite);
   const fields = fieldsOf(rawFields, salts, HR2_PATH_TABLE, true);
   const proof = hashes(rawProof, MAX_MULTIPROOF_HASHES, 'multiproof');
   const flags = flagsOf(rawFlags, fields.length + proof.length - 1);
-  const documentRoot = derivedDocumentRoot(fields, proof, flags);
+  const documentRoot = derivedDocumentRoot(fields, proof, flags, h);
   const batchProof = hashes(rawBatchProof, MAX_BATCH_PROOF_HASHES, 'batch proof');
-  const issuerSignature = expandSignature(bytesOf(issuerSig, COMPACT_SIGNATURE_BYTES, 'issuer signature'));
+  // Suite 2 keeps the 84 bytes as they are (key id || r || s): an SM2 key cannot be recovered.
+  const issuerSignature = suite === SUITE_GUOMI
+    ? bytesOf(issuerSig, SM2_ISSUER_SIGNATURE_BYTES, 'issuer signature (suite 2)')
+    : expandSignature(bytesOf(issuerSig, COMPACT_SIGNATURE_BYTES, 'issuer signature'));
   const window = envelope(createdAt, ttl, nonce, purpose);
   if (audience !== null
     && !(typeof audience === 'number' && Number.isInteger(audience) && audience >= 100000 && audience <= 999999)) {
@@ -67,7 +69,7 @@ export function decodeHR2(text) {
     proof,
     flags,
     documentRoot,
-    batchRoot: processProof(documentRoot, batchProof),
+    batchRoot: processProof(documentRoot, batchProof, h),
     batchProof,
     issuerSignature,
     ...window,

@@ -9,13 +9,16 @@
 //   result.verdict, result.checks  // [{name, ok, detail, verdict}], the first failure decides
 //
 // Formats are decoders registered by prefix in FORMATS: HR2 (hr2.mjs, with the 加注 stamp) and
-// HR1 (hr1.mjs, legacy: only a holder-signed HR1 code can be VALID).
+// HR1 (hr1.mjs, legacy: only a holder-signed HR1 code can be VALID). Both crypto suites: 1
+// (keccak-256, secp256k1 issuer signatures, Ed25519 stamps) and 2 (国密: SM3, SM2 issuer signatures
+// verified with the registry's SM2 public key for the key id the code names, SM2 stamps).
 
 import { DecodeError, decodeHR1, PREFIX as HR1_PREFIX } from './hr1.mjs';
 import { decodeHR2, PREFIX as HR2_PREFIX } from './hr2.mjs';
 import {
-  CanonicalError, checksumAddress, documentDigest, domainSeparator, equalBytes, fieldLeaf, fromHex, hex,
-  holderDigest, keccak, recoverAddress, stampMessage, utf8, verifyEd25519, verifyMultiproof, verifyProof,
+  CanonicalError, checksumAddress, digestOf, documentDigest, domainSeparator, equalBytes, fieldLeaf, fromHex, hex,
+  holderDigest, keccak, recoverAddress, sm2DocumentMessage, sm2RangeOk, stampMessage, SUITE_GUOMI,
+  SUITE_INTERNATIONAL, utf8, verifyEd25519, verifyMultiproof, verifyProof, verifySM2,
 } from './primitives.mjs';
 
 export { DecodeError };
@@ -23,8 +26,13 @@ export { DecodeError };
 /** Presentation formats by prefix: each decodes a text to a presentation or throws DecodeError. */
 export const FORMATS = new Map([[HR2_PREFIX, decodeHR2], [HR1_PREFIX, decodeHR1]]);
 
-/** Registry numbers (chain-facts.md §8): algorithm 1 = Ed25519. */
+/** Registry numbers (chain-facts.md §8): algorithm 1 = Ed25519, 16 = SM2 with SM3 (suite 2). */
 const ED25519 = 1;
+const SM2_SM3 = 16;
+/** The stamping-key algorithm of each crypto suite (a key of the other suite never vouches for a code). */
+const STAMP_ALGORITHM = new Map([[SUITE_INTERNATIONAL, ED25519], [SUITE_GUOMI, SM2_SM3]]);
+/** The suites a policy reads when it does not say (verification.md §2). */
+const DEFAULT_SUITES = [SUITE_INTERNATIONAL, SUITE_GUOMI];
 
 export const VERDICTS = ['VALID', 'TAMPERED', 'NOT_ANCHORED', 'PENDING_FINALITY', 'UNKNOWN_ISSUER',
   'ISSUER_NOT_AUTHORISED', 'ISSUER_REVOKED', 'REVOKED', 'SUSPENDED', 'EXPIRED', 'NOT_YET_VALID', 'NOT_RECOGNISED',
@@ -152,6 +160,14 @@ class Run {
   }
 }
 
+// Check 0: the code's crypto suite is one this deployment reads (a local policy, like recognition).
+function cryptoSuite(run, p, policy) {
+  const suites = policy.suites ?? DEFAULT_SUITES;
+  const label = p.suite === SUITE_GUOMI ? '国密（SM2 / SM3）' : '国际算法（keccak-256 / secp256k1）';
+  if (!suites.includes(p.suite)) return run.fail('crypto_suite', 'NOT_RECOGNISED', `suite ${p.suite} not read here`);
+  return run.pass('crypto_suite', label);
+}
+
 function structure(run, p) {
   const name = 'structure';
   const M = 'MALFORMED';
@@ -200,22 +216,33 @@ function window(run, p, now, policy) {
 
 function disclosure(run, p) {
   const name = 'disclosure_proof';
+  const h = digestOf(p.suite);
   try {
-    run.leaves = p.fields.map((f) => fieldLeaf(f.salt, f.path, f.value));
+    run.leaves = p.fields.map((f) => fieldLeaf(f.salt, f.path, f.value, h));
   } catch (e) {
     if (e instanceof CanonicalError) return run.fail(name, 'MALFORMED', `cannot canonicalise: ${e.message}`);
     throw e;
   }
-  if (!verifyMultiproof(p.documentRoot, run.leaves, p.proof, p.flags)) {
+  if (!verifyMultiproof(p.documentRoot, run.leaves, p.proof, p.flags, h)) {
     return run.fail(name, 'TAMPERED', 'the disclosed fields are not the document\'s');
   }
   return run.pass(name);
 }
 
+// Suite 1: the signer is recovered from the signature. Suite 2: only the form is checked here (the
+// key id, then r and s in [1, n-1]); the SM2 signature is verified at sm2_issuer_signature with the
+// public key the registry holds for that key id.
 function issuerSignature(run, p, separator) {
   const name = 'issuer_signature';
-  const raw = recoverAddress(documentDigest(separator, p.documentRoot), p.issuerSignature);
-  if (raw === null) return run.fail(name, 'TAMPERED', 'invalid issuer signature');
+  let raw;
+  if (p.suite === SUITE_GUOMI) {
+    const sig = p.issuerSignature;
+    raw = sig.length === 84 && sm2RangeOk(sig.subarray(20)) ? sig.subarray(0, 20) : null;
+    if (raw === null) return run.fail(name, 'TAMPERED', 'suite-2 issuer signature: r or s outside [1, n-1]');
+  } else {
+    raw = recoverAddress(documentDigest(separator, p.documentRoot), p.issuerSignature);
+    if (raw === null) return run.fail(name, 'TAMPERED', 'invalid issuer signature');
+  }
   run.signer = checksumAddress(raw);
   const named = p.fields.find((f) => f.path === 'issuer.signingAddress');
   if (named && named.value !== null) {
@@ -264,12 +291,28 @@ function stampSignature(run, p, view, policy, separator) {
   const keys = view.stampKeys(region, p.createdAt);
   if (keys.length === 0) return run.fail(name, 'TAMPERED', `no stamping key of region ${region} valid at created_at`);
   const message = stampMessage(p, separator, region, run.leaves);
-  const key = keys.find((k) => k.algorithm === ED25519 && verifyEd25519(p.stamp, message, fromHex(k.publicKey)));
+  const algorithm = STAMP_ALGORITHM.get(p.suite);
+  const verifies = (k) => (algorithm === ED25519 ? verifyEd25519(p.stamp, message, fromHex(k.publicKey))
+    : verifySM2(p.stamp, message, fromHex(k.publicKey)));
+  const key = keys.find((k) => k.algorithm === algorithm && k.suite === p.suite && verifies(k));
   if (!key) return run.fail(name, 'TAMPERED', 'the stamp does not match this code (changed, or stamped elsewhere)');
   if (p.audience !== null && p.audience !== policy.region) {
     return run.fail(name, 'PRESENTATION_EXPIRED', `the code is for region ${p.audience}`);
   }
   return run.pass(name, `stamped by ${key.keyId}`);
+}
+
+// Suite 2 only, just before signing_key: the SM2 signature over "huren-document/2" || domain
+// separator || document root verifies under the SM2 public key the registry holds for the key id.
+function sm2IssuerSignature(run, p, key, separator) {
+  const name = 'sm2_issuer_signature';
+  if (key === null) return run.fail(name, 'TAMPERED', 'the key id names no registered key');
+  if (typeof key.sm2PublicKey !== 'string') return run.fail(name, 'TAMPERED', 'not a registered SM2 key');
+  const message = sm2DocumentMessage(separator, p.documentRoot);
+  if (!verifySM2(p.issuerSignature.subarray(20), message, fromHex(key.sm2PublicKey))) {
+    return run.fail(name, 'TAMPERED', 'the SM2 signature does not verify');
+  }
+  return run.pass(name, run.signer);
 }
 
 function keyCheck(run, name, key, anchor, unknownVerdict) {
@@ -310,7 +353,9 @@ function chainChecks(run, p, view, policy, now, separator) {
   if (issuer === null) return run.fail('issuer_registered', 'UNKNOWN_ISSUER', 'issuer not registered');
   run.issuer = issuer;
   run.pass('issuer_registered');
-  if (!keyCheck(run, 'signing_key', view.key(run.signer), anchor, 'TAMPERED')) return false;
+  const signingKey = view.key(run.signer);
+  if (p.suite === SUITE_GUOMI && !sm2IssuerSignature(run, p, signingKey, separator)) return false;
+  if (!keyCheck(run, 'signing_key', signingKey, anchor, 'TAMPERED')) return false;
   if (!keyCheck(run, 'anchoring_key', view.key(anchor.key), anchor, 'ISSUER_NOT_AUTHORISED')) return false;
   if (core.region !== issuer.region) return run.fail('issuer_region', 'ISSUER_NOT_AUTHORISED', 'region differs');
   run.pass('issuer_region');
@@ -339,7 +384,8 @@ function chainChecks(run, p, view, policy, now, separator) {
 /**
  * Verify a presentation code. `facts`: a trust-snapshot object (or null: chain unreachable);
  * `policy`: {region, domain: {chainId, verifyingContract}, confirmations, clock_skew_s,
- * max_presentation_age_s, max_facts_age_s, require_holder_binding, accept_hr1}; `now`: unix seconds.
+ * max_presentation_age_s, max_facts_age_s, require_holder_binding, accept_hr1, suites}, `suites`
+ * the crypto suites read here (default [1, 2]); `now`: unix seconds.
  */
 export function verifyText(text, facts, policy, now) {
   const run = new Run();
@@ -352,8 +398,8 @@ export function verifyText(text, facts, policy, now) {
     return result(run, null);
   }
   const separator = domainSeparator(policy.domain.chainId, policy.domain.verifyingContract);
-  const ok = structure(run, p) && window(run, p, now, policy) && disclosure(run, p)
-    && (verifyProof(p.batchRoot, p.documentRoot, p.batchProof) ? run.pass('batch_proof')
+  const ok = cryptoSuite(run, p, policy) && structure(run, p) && window(run, p, now, policy) && disclosure(run, p)
+    && (verifyProof(p.batchRoot, p.documentRoot, p.batchProof, digestOf(p.suite)) ? run.pass('batch_proof')
       : run.fail('batch_proof', 'TAMPERED', 'the document root is not in the batch'))
     && issuerSignature(run, p, separator) && holderBinding(run, p, separator, policy) && stampPresent(run, p, policy);
   if (ok) {

@@ -1,13 +1,21 @@
 // Hashing, canonical JSON, Merkle proofs and signatures (docs/spec/document-model.md), and the
-// 加注 stamp (Ed25519 over the message of docs/spec/hr2-format.md §7). keccak-256, secp256k1
-// and Ed25519 come from the audited @noble libraries (pinned exactly in package.json). Node
-// resolves the bare '@noble/...' imports from node_modules; in the browser the pages' CSP refuses
-// inline import maps, so the clerk page loads these modules from /pages/vendor/verifier/, where
-// api/pages/vendor.py rewrites '@noble/' to the node's own /pages/vendor/noble-*/ paths.
+// 加注 stamp (Ed25519 or SM2 over the message of docs/spec/hr2-format.md §7), in both crypto suites:
+// suite 1 keccak-256 / secp256k1 / Ed25519, suite 2 (国密) SM3 / SM2 (GB/T 32918, signer ID
+// 1234567812345678). keccak-256, secp256k1 and Ed25519 come from the audited @noble libraries,
+// SM3 and SM2 from the `sm-crypto` package (no audited 国密 library exists for the browser; it is
+// pinned exactly in package.json and cross-checked against GmSSL in tests/unit/common/): no crypto
+// is written here. Node resolves the bare '@noble/...' and 'sm-crypto/dist/...' imports from
+// node_modules (sm-crypto's dist files are UMD bundles, which Node loads as CommonJS); in the
+// browser the pages' CSP refuses inline import maps, so the clerk page loads these modules from
+// /pages/vendor/verifier/, where api/pages/vendor.py rewrites '@noble/' to the node's own
+// /pages/vendor/noble-*/ paths and 'sm-crypto/dist/x.js' to /pages/vendor/sm-crypto/x.mjs (the
+// same dist file, served as an ES module).
 
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
+import sm3Hex from 'sm-crypto/dist/sm3.js';
+import sm2Lib from 'sm-crypto/dist/sm2.js';
 import { CborFloat } from './cbor.mjs';
 
 export const keccak = (bytes) => keccak_256(bytes);
@@ -24,6 +32,18 @@ export function concat(...parts) {
 }
 
 export const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+
+/** SM3 (GB/T 32905) of bytes: 32 bytes. */
+export const sm3 = (bytes) => fromHex(sm3Hex(bytes));
+
+/** Crypto suites (hr2-format.md §2): the hash of leaves, trees, proofs and the stamp's inner digests. */
+export const SUITE_INTERNATIONAL = 1;
+export const SUITE_GUOMI = 2;
+export function digestOf(suite) {
+  if (suite === SUITE_INTERNATIONAL) return keccak;
+  if (suite === SUITE_GUOMI) return sm3;
+  throw new Error(`unknown crypto suite ${suite}`);
+}
 export function fromHex(text) {
   const h = text.startsWith('0x') ? text.slice(2) : text;
   if (h.length % 2 || !/^[0-9a-fA-F]*$/.test(h)) throw new Error(`not hex: ${text}`);
@@ -76,26 +96,24 @@ export function jcs(v) {
   throw new CanonicalError('not a JSON value');
 }
 
-/** keccak256(salt || utf8(path) || 0x00 || JCS(value)). */
-export function fieldLeaf(salt, path, value) {
-  return keccak(concat(salt, utf8(path), new Uint8Array([0]), utf8(jcs(value))));
+/** H(salt || utf8(path) || 0x00 || JCS(value)), H = keccak-256 (suite 1) or SM3 (suite 2). */
+export function fieldLeaf(salt, path, value, h = keccak) {
+  return h(concat(salt, utf8(path), new Uint8Array([0]), utf8(jcs(value))));
 }
 
-// ------------------------------------------------------------------ Merkle (OpenZeppelin)
+// ------------------------------------------------------------------ Merkle (OpenZeppelin; SM3 in suite 2)
 
-const leafHash = (v) => keccak(keccak(v));
-const hashPair = (a, b) => (compareBytes(a, b) < 0 ? keccak(concat(a, b)) : keccak(concat(b, a)));
+const leafHash = (v, h) => h(h(v));
+const hashPair = (a, b, h) => (compareBytes(a, b) < 0 ? h(concat(a, b)) : h(concat(b, a)));
 
-export function verifyProof(root, value, proof) {
-  let node = leafHash(value);
-  for (const s of proof) node = hashPair(node, s);
-  return equalBytes(node, root);
+export function verifyProof(root, value, proof, h = keccak) {
+  return equalBytes(processProof(value, proof, h), root);
 }
 
 /** The root `proof` leads to from `value` (OpenZeppelin MerkleProof.processProof, double-hashed leaf). */
-export function processProof(value, proof) {
-  let node = leafHash(value);
-  for (const s of proof) node = hashPair(node, s);
+export function processProof(value, proof, h = keccak) {
+  let node = leafHash(value, h);
+  for (const s of proof) node = hashPair(node, s, h);
   return node;
 }
 
@@ -105,9 +123,9 @@ export class MultiproofError extends Error {}
  * The root a multiproof leads to (OpenZeppelin MerkleProof.processMultiProof over double-hashed
  * leaves). Throws MultiproofError where Solidity would read an unwritten hash or leave one unused.
  */
-export function processMultiproof(leaves, proof, flags) {
+export function processMultiproof(leaves, proof, flags, h = keccak) {
   if (leaves.length + proof.length !== flags.length + 1) throw new MultiproofError('leaves + proof != flags + 1');
-  const queue = leaves.map(leafHash);
+  const queue = leaves.map((v) => leafHash(v, h));
   let head = 0;
   let p = 0;
   for (const flag of flags) {
@@ -121,7 +139,7 @@ export function processMultiproof(leaves, proof, flags) {
       if (p >= proof.length) throw new MultiproofError('needs more proof hashes than it has');
       b = proof[p++];
     }
-    queue.push(hashPair(a, b));
+    queue.push(hashPair(a, b, h));
   }
   if (flags.length > 0) {
     if (p !== proof.length) throw new MultiproofError('leaves proof hashes unused');
@@ -130,9 +148,9 @@ export function processMultiproof(leaves, proof, flags) {
   return leaves.length > 0 ? queue[0] : proof[0];
 }
 
-export function verifyMultiproof(root, leaves, proof, flags) {
+export function verifyMultiproof(root, leaves, proof, flags, h = keccak) {
   try {
-    return equalBytes(processMultiproof(leaves, proof, flags), root);
+    return equalBytes(processMultiproof(leaves, proof, flags, h), root);
   } catch (e) {
     if (e instanceof MultiproofError) return false;
     throw e;
@@ -206,20 +224,56 @@ export function expandSignature(compact) {
   return out;
 }
 
-// ------------------------------------------------------------------ the 加注 stamp (Ed25519)
+// ------------------------------------------------------------------ SM2 (suite 2)
+
+/** The order n of the SM2 recommended curve (GB/T 32918.5). */
+export const SM2_N = 0xfffffffeffffffffffffffffffffffff7203df6b21c6052b53bbf40939d54123n;
+/** The signer ID of Z = SM3(ENTL || ID || a || b || xG || yG || xA || yA): the GM/T 0009 default. */
+export const SM2_SIGNER_ID = '1234567812345678';
+const SM2_DOCUMENT_TAG = utf8('huren-document/2');
+
+/** What a suite-2 issuer signs with SM2: "huren-document/2" || domain separator (32) || document root (32). */
+export const sm2DocumentMessage = (separator, documentRoot) => concat(SM2_DOCUMENT_TAG, separator, documentRoot);
+
+/** True iff r and s of a 64-byte r || s both lie in [1, n - 1] (checked here, not left to the library). */
+export function sm2RangeOk(rs) {
+  if (!(rs instanceof Uint8Array) || rs.length !== 64) return false;
+  const r = toBig(rs.subarray(0, 32));
+  const s = toBig(rs.subarray(32, 64));
+  return r >= 1n && r < SM2_N && s >= 1n && s < SM2_N;
+}
+
+/**
+ * True iff `rs` (64 bytes r || s) is the SM2 signature of `message` by `publicKey` (65 bytes
+ * 04 || x || y, a point on the curve): the signed digest is SM3(Z || message), Z with SM2_SIGNER_ID.
+ */
+export function verifySM2(rs, message, publicKey) {
+  if (!sm2RangeOk(rs) || !(publicKey instanceof Uint8Array) || publicKey.length !== 65 || publicKey[0] !== 4) {
+    return false;
+  }
+  try {
+    return sm2Lib.doVerifySignature(message, hex(rs), hex(publicKey),
+      { hash: true, der: false, userId: SM2_SIGNER_ID }) === true;
+  } catch {
+    return false;
+  }
+}
+
+// ------------------------------------------------------------------ the 加注 stamp (Ed25519 / SM2)
 
 const STAMP_TAG = utf8('huren-stamp/1\u0000');
 const be = (n, bytes) => fromHex(BigInt(n).toString(16).padStart(2 * bytes, '0'));
 
 /**
  * The bytes a stamp signs (hr2-format.md §7): tag, suite, domain separator, region, document root,
- * batch root, keccak256(disclosed leaves), created_at (8), ttl (4), keccak256(nonce),
- * keccak256(utf8 purpose), audience (4, 0 = any); integers big-endian.
+ * batch root, H(disclosed leaves), created_at (8), ttl (4), H(nonce), H(utf8 purpose), audience
+ * (4, 0 = any); integers big-endian; H the suite's hash (keccak-256, or SM3 in suite 2).
  */
 export function stampMessage(p, separator, region, leaves) {
+  const h = digestOf(p.suite);
   return concat(STAMP_TAG, new Uint8Array([p.suite]), separator, be(region, 4), p.documentRoot, p.batchRoot,
-    keccak(concat(...leaves)), be(p.createdAt, 8), be(p.expiresAt - p.createdAt, 4), keccak(p.nonce),
-    keccak(utf8(p.purpose)), be(p.audience ?? 0, 4));
+    h(concat(...leaves)), be(p.createdAt, 8), be(p.expiresAt - p.createdAt, 4), h(p.nonce),
+    h(utf8(p.purpose)), be(p.audience ?? 0, 4));
 }
 
 /** True iff `signature` (64 bytes) is `publicKey`'s Ed25519 signature of `message` (RFC 8032, strict encodings). */
