@@ -84,6 +84,13 @@ def serve(host: str, port: int, workers: int) -> None:
     """Serve the API (settings from HUREN_* environment variables)."""
     import uvicorn
 
+    from api.settings import Settings
+
+    try:  # a bad setting is named here, once, not in a traceback from each worker
+        Settings.from_env()
+    except ValueError as exc:
+        raise click.ClickException(f"配置错误：{exc}") from None
+
     with metrics_dir_for(workers) as metrics_dir, rate_dir_for(metrics_dir):
         uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers)
 

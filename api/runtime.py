@@ -94,7 +94,7 @@ class Runtime:
                 region=region, domain=self.domain, confirmations=s.confirmations, clock_skew_s=s.clock_skew_s,
                 max_presentation_age_s=s.max_presentation_age_s, max_facts_age_s=s.max_facts_age_s,
                 require_holder_binding="*" in types, holder_binding_types=types - {"*"},
-                holder_binding_regions=frozenset(int(r) for r in s.holder_binding_regions.split(",") if r.strip()))
+                holder_binding_regions=s.binding_regions(), suites=s.suites())
         return policy
 
     def record_verification(self, cred: Credential, result: VerificationResult) -> dict[str, object]:

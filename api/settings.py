@@ -44,6 +44,9 @@ class Settings:
     # is not signed on the holder's bound device answers HOLDER_BINDING_FAILED. Empty: none.
     holder_binding_types: str = ""
     holder_binding_regions: str = ""
+    # Crypto suites the verifying windows read (VerifierPolicy.suites, common/suites.py): "1,2" both,
+    # "2" only 国密 codes (a code of another suite answers NOT_RECOGNISED, in words).
+    accept_suites: str = "1,2"
     presentation_ttl_s: int = 300
     public_base_url: str = "http://127.0.0.1:8000"
     departments_file: Path | None = None  # JSON list of departments served here (api/departments.py)
@@ -100,6 +103,33 @@ class Settings:
     settle_blocks: int = 1000
     settle_age_s: float = 86_400.0
 
+    def __post_init__(self) -> None:
+        # Refused when the node starts (`huren serve` says which variable), not at the first verification.
+        self.suites()
+        self.binding_regions()
+
+    def suites(self) -> frozenset[int]:
+        """HUREN_ACCEPT_SUITES as the policy's set; ValueError naming the variable if it is not one."""
+        try:
+            found = frozenset(int(x) for x in self.accept_suites.split(",") if x.strip())
+        except ValueError:
+            found = frozenset({0})
+        if not found or not found <= {1, 2}:
+            raise ValueError(f"HUREN_ACCEPT_SUITES must list crypto suites 1 and/or 2 (e.g. \"1,2\"), "
+                             f"got {self.accept_suites!r}")
+        return found
+
+    def binding_regions(self) -> frozenset[int]:
+        """HUREN_HOLDER_BINDING_REGIONS as six-digit region codes; ValueError naming the variable."""
+        try:
+            found = frozenset(int(r) for r in self.holder_binding_regions.split(",") if r.strip())
+        except ValueError:
+            found = frozenset({0})
+        if not all(100000 <= r <= 999999 for r in found):
+            raise ValueError(f"HUREN_HOLDER_BINDING_REGIONS must list six-digit region codes (e.g. \"110000,130000\"), "
+                             f"got {self.holder_binding_regions!r}")
+        return found
+
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
         merged = {**_env_file_values(), **os.environ}
@@ -110,10 +140,11 @@ class Settings:
                 continue
             if f.name == "rpc_urls":
                 kwargs[f.name] = [u.strip() for u in raw.split(",") if u.strip()]
-            elif f.type in ("int", "int | None"):
-                kwargs[f.name] = int(raw)
-            elif f.type in ("float",):
-                kwargs[f.name] = float(raw)
+            elif f.type in ("int", "int | None", "float"):
+                try:
+                    kwargs[f.name] = (float if f.type == "float" else int)(raw)
+                except ValueError:
+                    raise ValueError(f"HUREN_{f.name.upper()} must be a number, got {raw!r}") from None
             elif "Path" in str(f.type):
                 kwargs[f.name] = Path(raw)
             else:

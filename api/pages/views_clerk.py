@@ -171,6 +171,7 @@ def offline_config(request: Request) -> Response:
             "holder_binding_types": sorted(policy.holder_binding_types),
             "holder_binding_regions": sorted(policy.holder_binding_regions),
             "accept_hr1": policy.accept_hr1,
+            "suites": sorted(policy.suites),
         },
         "onlineMaxFactsAgeS": policy.max_facts_age_s,
         "refreshS": SNAPSHOT_REFRESH_S,
