@@ -14,8 +14,10 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -57,20 +59,28 @@ class LocalFederation:
             return c.post("/v1/verify", json=body)
 
 
-@pytest.fixture(scope="module")
-def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalFederation]:
+@contextmanager
+def local_federation(workdir: Path, regions: Sequence[int] = tuple(REGION_NAMES),
+                     suite: int = 1) -> Iterator[LocalFederation]:
+    """A fresh chain, the demo's federation seeded on it (in crypto `suite`), and `regions`' nodes
+    running as their own `huren serve` processes; everything stopped afterwards."""
     chain = start_anvil(block_time=IDLE_BLOCK_TIME_S, mixed_mining=True)
     nodes: list[NodeProcess] = []
     try:
         ports = {region: free_port() for region in REGION_NAMES}
-        worlds = seed_federation(chain, tmp_path_factory.mktemp("federation"),
-                                 {r: f"http://127.0.0.1:{p}" for r, p in ports.items()})
-        nodes = [NodeProcess(r, worlds[r], ports[r], extra_env=UNLIMITED) for r in REGION_NAMES]
+        worlds = seed_federation(chain, workdir, {r: f"http://127.0.0.1:{p}" for r, p in ports.items()}, suite=suite)
+        nodes = [NodeProcess(r, worlds[r], ports[r], extra_env=UNLIMITED) for r in regions]
         start_all(nodes)
         yield LocalFederation(chain, {n.region: n for n in nodes})
     finally:
         stop_all(nodes)
         chain.stop()
+
+
+@pytest.fixture(scope="module")
+def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalFederation]:
+    with local_federation(tmp_path_factory.mktemp("federation")) as fed:
+        yield fed
 
 
 def _indexed_block(base_url: str) -> int:

@@ -13,16 +13,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from api.node_processes import NodeProcess, start_all, stop_all
-from api.seed import BJ, HE, REGION_NAMES, seed_federation
+from api.seed import BJ, HE
 from common.suites import Suite, sm2_document_message
-from ledger.anvil import IDLE_BLOCK_TIME_S, free_port, start_anvil
 from tests.e2e.test_e2e_federation_processes import (
-    UNLIMITED,
     LocalFederation,
     _anchored_at_beijing,
     _codes,
     _indexed_block,
+    local_federation,
 )
 from verifier.codec import decode
 
@@ -31,18 +29,8 @@ PURPOSE = "国密演示：在河北省办理企业变更登记"
 
 @pytest.fixture(scope="module")
 def guomi(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalFederation]:
-    chain = start_anvil(block_time=IDLE_BLOCK_TIME_S, mixed_mining=True)
-    nodes: list[NodeProcess] = []
-    try:
-        ports = {region: free_port() for region in REGION_NAMES}
-        worlds = seed_federation(chain, tmp_path_factory.mktemp("guomi"),
-                                 {r: f"http://127.0.0.1:{p}" for r, p in ports.items()}, suite=2)
-        nodes = [NodeProcess(r, worlds[r], ports[r], extra_env=UNLIMITED) for r in (BJ, HE)]
-        start_all(nodes)
-        yield LocalFederation(chain, {n.region: n for n in nodes})
-    finally:
-        stop_all(nodes)
-        chain.stop()
+    with local_federation(tmp_path_factory.mktemp("guomi"), (BJ, HE), suite=2) as fed:
+        yield fed
 
 
 @pytest.fixture(scope="module")
