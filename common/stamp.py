@@ -160,6 +160,16 @@ class StampSigner:
             raise StampSuiteMismatch(self.algorithm, stamped.suite)
         return self.private_key.sign(stamp_message(stamped))
 
+    def made(self, stamped: Stamped, signature: bytes) -> bool:
+        """Whether `signature` is this key's stamp over `stamped` (the node checking a code it made,
+        in whichever suite: the same acceptance rules as `verify_stamp`, with this key as the one candidate)."""
+        return verify_stamp(stamped, signature, [self.as_registered()]) is not None
+
+    def as_registered(self) -> NodeKey:
+        """This key as the node registry lists it (purpose stamping, valid from the epoch, never retired)."""
+        return NodeKey(self.key_id, self.region, self.suite, int(self.algorithm), int(NodeKeyPurpose.STAMPING),
+                       self.public_bytes, 0, None)
+
 
 def verify_stamp(stamped: Stamped, signature: bytes, keys: Sequence[NodeKey]) -> NodeKey | None:
     """The registry key that made `signature` over `stamped`, or None.

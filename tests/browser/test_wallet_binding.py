@@ -24,13 +24,15 @@ from verifier.codec import decode, encode
 from verifier.presentation import holder_signing_digest
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+@pytest.fixture(scope="module", params=[1, 2], ids=["international", "guomi"])
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Both crypto suites: in a 国密 deployment the page hashes the code's fields with SM3 before it
+    signs (api/pages/static/wallet-holder.js, docs/spec/hr2-format.md §10.5)."""
     _require_tools()
     node = start_anvil(block_time=IDLE_BLOCK_TIME_S, mixed_mining=True)
     try:
         with running_stack(node, tmp_path_factory.mktemp("browser-binding"), presentation_ttl_s=300,
-                           holder_binding_regions=str(BJ)) as s:
+                           holder_binding_regions=str(BJ), suite=request.param) as s:
             yield s
     finally:
         node.stop()
@@ -83,6 +85,9 @@ def test_wallet_binds_a_device_key_and_shows_codes_only_it_can_sign(stack: Stack
     code = page.input_value("#presentation-text")
     p = decode(code)
     assert p.holder_signature is not None and "holder.address" in p.disclosed()
+    with stack.client(holder) as c:
+        [item] = [i for i in c.get("/v1/wallet/certificates").json() if i["cert_id"] == new_id]
+    assert p.suite == item["suite"]  # a 国密 stack's code is suite 2: its leaves are SM3
 
     # A window that requires binding: VALID, and says the code was bound.
     answer = _verify(stack, code)

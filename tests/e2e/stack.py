@@ -39,10 +39,11 @@ class Stack:
 
 @contextmanager
 def running_stack(node: Anvil, workdir: Path, db_url: str | None = None,
-                  before_start: Callable[[DemoWorld], None] | None = None, **settings: Any) -> Iterator[Stack]:
-    """The seeded demo world served over HTTP; `before_start` may add to the world (e.g. a department)."""
+                  before_start: Callable[[DemoWorld], None] | None = None, suite: int = 1,
+                  **settings: Any) -> Iterator[Stack]:
+    """The seeded demo world (in crypto `suite`) served over HTTP; `before_start` may add to the world."""
     port = free_port()
-    world = seed(node, workdir, db_url=db_url, node_base_url=f"http://127.0.0.1:{port}")
+    world = seed(node, workdir, db_url=db_url, node_base_url=f"http://127.0.0.1:{port}", suite=suite)
     if before_start is not None:
         before_start(world)
     env = {**world.env, "HUREN_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}

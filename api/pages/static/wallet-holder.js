@@ -15,91 +15,38 @@
 // signature and sends its parts; this page checks them (its certificate, its address, the fields
 // chosen, the 事由 typed, a window of minutes), computes the HolderPresentation digest itself
 // from them — it never signs a digest it is handed — and sends back only the signature.
-import { keccak_256 } from "/pages/vendor/noble-hashes/sha3.js";
+// Hashing, canonical JSON, Merkle proofs and the HolderPresentation digest come from the clerk's
+// verifier module (one implementation, in both crypto suites: keccak-256 or SM3 for the leaves and
+// trees of a 国密 certificate; the digest itself is EIP-712 in both, docs/spec/hr2-format.md §10.5).
 import { secp256k1 } from "/pages/vendor/noble-curves/secp256k1.js";
+import {
+  checksumAddress, concat, digestOf, domainSeparator, fieldLeaf, fromHex, hex, holderDigest, keccak as k,
+  processMultiproof, processProof,
+} from "/pages/vendor/verifier/primitives.mjs";
 
 const enc = new TextEncoder();
 const ALWAYS = ["version", "id", "type", "issuer.creditCode", "issuer.region", "validFrom", "validUntil"];
 const HOLDER_ADDRESS = "holder.address";
 
-const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 function unhex(text) {
-  const s = text.startsWith("0x") ? text.slice(2) : text;
-  if (s.length % 2 || /[^0-9a-fA-F]/.test(s)) throw new Error("十六进制格式无效");
-  const out = new Uint8Array(s.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.substr(i * 2, 2), 16);
-  return out;
+  if (!/^(0x)?([0-9a-fA-F]{2})*$/.test(text)) throw new Error("十六进制格式无效");
+  return fromHex(text);
 }
-function concat(...parts) {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) { out.set(p, at); at += p.length; }
-  return out;
-}
-const k = (b) => keccak_256(b);
 const word = (n) => unhex(BigInt(n).toString(16).padStart(64, "0"));
-function compare(a, b) {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] - b[i];
-  return 0;
-}
+const addressOf = (secret) => checksumAddress(k(secp256k1.getPublicKey(secret, false).subarray(1)).subarray(12));
 
-function checksum(bytes20) {
-  const lower = hex(bytes20);
-  const h = hex(k(enc.encode(lower)));
-  let out = "0x";
-  for (let i = 0; i < 40; i++) out += parseInt(h[i], 16) >= 8 ? lower[i].toUpperCase() : lower[i];
-  return out;
-}
-const addressOf = (secret) => checksum(k(secp256k1.getPublicKey(secret, false).subarray(1)).subarray(12));
-
-// RFC 8785 for JSON values as JSON.parse gives them (docs/spec/document-model.md).
-function jcs(v) {
-  if (v === null || v === true || v === false) return String(v);
-  if (typeof v === "number") {
-    if (!Number.isSafeInteger(v) && !Number.isFinite(v)) throw new Error("数值无效");
-    return Object.is(v, -0) ? "0" : String(v);
-  }
-  if (typeof v === "string") return JSON.stringify(v);
-  if (Array.isArray(v)) return "[" + v.map(jcs).join(",") + "]";
-  const keys = Object.keys(v).sort();
-  return "{" + keys.map((key) => JSON.stringify(key) + ":" + jcs(v[key])).join(",") + "}";
-}
-const fieldLeaf = (f) => k(concat(unhex(f.salt), enc.encode(f.path), Uint8Array.of(0), enc.encode(jcs(f.value))));
-const leafHash = (v) => k(k(v));
-const pair = (a, b) => (compare(a, b) < 0 ? k(concat(a, b)) : k(concat(b, a)));
-
-function multiproofRoot(leaves, proof, flags) { // OpenZeppelin processMultiProof, double-hashed leaves
-  if (leaves.length + proof.length !== flags.length + 1) throw new Error("证明结构不一致");
-  const queue = leaves.map(leafHash);
-  let head = 0, p = 0;
-  for (const flag of flags) {
-    const a = queue[head++];
-    const b = flag ? queue[head++] : proof[p++];
-    if (a === undefined || b === undefined) throw new Error("证明结构不一致");
-    queue.push(pair(a, b));
-  }
-  if (flags.length === 0) return leaves.length ? queue[0] : proof[0];
-  if (p !== proof.length) throw new Error("证明结构不一致");
-  return queue[queue.length - 1];
+/** A field value as the node sent it (JSON), in the form the shared canonical encoder takes (Maps). */
+function decoded(v) {
+  if (Array.isArray(v)) return v.map(decoded);
+  if (v !== null && typeof v === "object") return new Map(Object.entries(v).map(([key, x]) => [key, decoded(x)]));
+  return v;
 }
 
 // ---------------------------------------------------------------- EIP-712
 
 const typeHash = (t) => k(enc.encode(t));
-const DOMAIN = typeHash("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
 const BINDING = typeHash("HolderBinding(string certificateId,bytes32 documentRoot,address holder,uint64 signedAt)");
-const PRESENTATION = typeHash("HolderPresentation(uint8 version,bytes32 documentRoot,bytes32[] disclosedLeaves,"
-  + "bytes32[] multiproof,bool[] proofFlags,bytes32 batchRoot,bytes32[] batchProof,"
-  + "bytes issuerSignature,uint64 createdAt,uint64 expiresAt,bytes nonce,string purpose)");
-// Format HR2: the holder signature also covers the crypto suite and the audience (0 = any region).
-const PRESENTATION2 = typeHash("HolderPresentation2(uint8 suite,bytes32 documentRoot,bytes32[] disclosedLeaves,"
-  + "bytes32[] multiproof,bool[] proofFlags,bytes32 batchRoot,bytes32[] batchProof,"
-  + "bytes issuerSignature,uint64 createdAt,uint64 expiresAt,bytes nonce,string purpose,uint32 audience)");
-
-function separator(panel) {
-  return k(concat(DOMAIN, k(enc.encode("Huren")), k(enc.encode("1")), word(panel.dataset.chainId),
-    new Uint8Array(12), unhex(panel.dataset.contract)));
-}
+const separator = (panel) => domainSeparator(panel.dataset.chainId, panel.dataset.contract);
 const typed = (panel, struct) => k(concat(Uint8Array.of(0x19, 0x01), separator(panel), k(struct)));
 
 function sign(digest, secret) { // r || s || v, low s (noble's default)
@@ -144,17 +91,19 @@ function presentationDigest(panel, parts, expect) {
   const now = Date.now() / 1000;
   if (Math.abs(parts.created_at - now) > 600 || parts.expires_at - parts.created_at > 3600
       || parts.expires_at <= parts.created_at) throw new Error("出示码的有效时间异常（请检查手机时间）");
-  const leaves = fields.map(fieldLeaf);
-  const proof = parts.proof.map(unhex);
-  const documentRoot = multiproofRoot(leaves, proof, parts.flags);
-  let batchRoot = leafHash(documentRoot);
-  for (const h of parts.batch_proof.map(unhex)) batchRoot = pair(batchRoot, h);
   const hr2 = parts.format === 2;
   if (hr2 && parts.audience !== null) throw new Error("出示码限定了使用地区，本页不签这种出示码");
-  return typed(panel, concat(hr2 ? PRESENTATION2 : PRESENTATION, word(hr2 ? parts.suite : parts.version), documentRoot, k(concat(...leaves)), k(concat(...proof)),
-    k(concat(...parts.flags.map((f) => word(f ? 1 : 0)))), batchRoot, k(concat(...parts.batch_proof.map(unhex))),
-    k(unhex(parts.issuer_signature)), word(parts.created_at), word(parts.expires_at), k(unhex(parts.nonce)),
-    k(enc.encode(parts.purpose)), hr2 ? word(0) : new Uint8Array(0)));
+  const h = digestOf(hr2 ? parts.suite : 1); // SM3 for a 国密 (suite 2) certificate
+  const leaves = fields.map((f) => fieldLeaf(unhex(f.salt), f.path, decoded(f.value), h));
+  const proof = parts.proof.map(unhex);
+  const batchProof = parts.batch_proof.map(unhex);
+  const documentRoot = processMultiproof(leaves, proof, parts.flags, h);
+  return holderDigest(separator(panel), {
+    format: hr2 ? "HR2" : "HR1", suite: parts.suite, version: parts.version, audience: 0, documentRoot, proof,
+    flags: parts.flags, batchRoot: processProof(documentRoot, batchProof, h), batchProof,
+    issuerSignature: unhex(parts.issuer_signature), createdAt: parts.created_at, expiresAt: parts.expires_at,
+    nonce: unhex(parts.nonce), purpose: parts.purpose,
+  }, leaves);
 }
 
 async function post(url, data) {

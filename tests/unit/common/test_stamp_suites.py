@@ -167,3 +167,19 @@ def test_sm_crypto_verifies_a_suite_2_stamp_over_its_message_and_refuses_another
                           timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["verify"] == [True, False]
+
+
+@pytest.mark.parametrize("suite", [1, 2])
+def test_a_node_recognises_its_own_stamp_in_either_suite(suite: int, sm2_signer, ed_signer):
+    signer = sm2_signer if suite == 2 else ed_signer
+    stamped = envelope(suite)
+    assert signer.made(stamped, signer.sign(stamped))
+
+
+@pytest.mark.parametrize("suite", [1, 2])
+def test_a_node_does_not_own_a_stamp_over_other_content_or_by_another_key(suite: int, sm2_signer, ed_signer):
+    signer = sm2_signer if suite == 2 else ed_signer
+    stamp = signer.sign(envelope(suite))
+    assert not signer.made(envelope(suite, purpose="另一个事由"), stamp)
+    other = StampSigner(BJ, SM2NodePrivateKey.generate() if suite == 2 else Ed25519PrivateKey.generate())
+    assert not other.made(envelope(suite), stamp)
