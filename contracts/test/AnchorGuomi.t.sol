@@ -14,24 +14,6 @@ import {SM3} from "../lib/SM3.sol";
  * that carry an SM3 proof without evaluating it (docs/spec/decisions/sm3-status-on-chain.md).
  */
 contract AnchorGuomiTest is Fixture {
-    event Anchored(
-        bytes32 indexed batchRoot,
-        bytes32 indexed issuerId,
-        address indexed key,
-        bytes32 typeCode,
-        uint32 certCount,
-        uint64 timestamp
-    );
-    event GuomiBatchAnchored(bytes32 indexed batchRoot);
-    event CertificateStatusChanged(
-        bytes32 indexed certHash,
-        bytes32 indexed batchRoot,
-        bytes32 indexed issuerId,
-        uint8 status,
-        uint8 reason,
-        uint64 at
-    );
-
     bytes32 internal constant CERT_1 = keccak256("sm3 document root 1");
     bytes32 internal constant CERT_2 = keccak256("sm3 document root 2");
     /// @dev An SM3 root of the two certificates (sorted pair, as common.merkle builds suite-2 trees);
@@ -67,9 +49,9 @@ contract AnchorGuomiTest is Fixture {
         vm.roll(4242);
         vm.warp(T0 + 77);
         vm.expectEmit(address(ledger));
-        emit Anchored(GROOT, ISSUER_A, KEY_A, TYPE_1, 2, T0 + 77);
+        emit AnchorLedger.Anchored(GROOT, ISSUER_A, KEY_A, TYPE_1, 2, T0 + 77);
         vm.expectEmit(address(ledger));
-        emit GuomiBatchAnchored(GROOT);
+        emit AnchorLedger.GuomiBatchAnchored(GROOT);
         vm.prank(KEY_A);
         ledger.anchorGuomi(GROOT, TYPE_1, 2);
 
@@ -130,7 +112,7 @@ contract AnchorGuomiTest is Fixture {
         _anchorGuomi(KEY_A, GROOT);
         vm.warp(T0 + 60);
         vm.expectEmit(address(ledger));
-        emit CertificateStatusChanged(CERT_1, GROOT, ISSUER_A, 2, 7, T0 + 60);
+        emit AnchorLedger.CertificateStatusChanged(CERT_1, GROOT, ISSUER_A, 2, 7, T0 + 60);
         vm.prank(KEY_A);
         ledger.revokeGuomi(CERT_1, GROOT, SM3_PROOF_1, 7);
         (uint8 s, uint64 since, uint8 reason) = _status(CERT_1, ISSUER_A);
@@ -154,12 +136,12 @@ contract AnchorGuomiTest is Fixture {
         vm.expectRevert(abi.encodeWithSelector(AnchorLedger.CertificateNotSuspended.selector, CERT_1));
         ledger.reinstateGuomi(CERT_1, GROOT, SM3_PROOF_1);
         vm.expectEmit(address(ledger));
-        emit CertificateStatusChanged(CERT_1, GROOT, ISSUER_A, 1, 3, T0);
+        emit AnchorLedger.CertificateStatusChanged(CERT_1, GROOT, ISSUER_A, 1, 3, T0);
         ledger.suspendGuomi(CERT_1, GROOT, SM3_PROOF_1, 3);
         vm.expectRevert(abi.encodeWithSelector(AnchorLedger.CertificateNotInForce.selector, CERT_1));
         ledger.suspendGuomi(CERT_1, GROOT, SM3_PROOF_1, 3);
         vm.expectEmit(address(ledger));
-        emit CertificateStatusChanged(CERT_1, GROOT, ISSUER_A, 0, 0, T0);
+        emit AnchorLedger.CertificateStatusChanged(CERT_1, GROOT, ISSUER_A, 0, 0, T0);
         ledger.reinstateGuomi(CERT_1, GROOT, SM3_PROOF_1);
         ledger.suspendGuomi(CERT_1, GROOT, SM3_PROOF_1, 3);
         ledger.revokeGuomi(CERT_1, GROOT, SM3_PROOF_1, 4); // from suspended

@@ -12,23 +12,6 @@ import {AnchorLedger} from "../AnchorLedger.sol";
 import {StatusReader} from "../StatusReader.sol";
 
 contract AnchorLedgerTest is Fixture {
-    event Anchored(
-        bytes32 indexed batchRoot,
-        bytes32 indexed issuerId,
-        address indexed key,
-        bytes32 typeCode,
-        uint32 certCount,
-        uint64 timestamp
-    );
-    event CertificateStatusChanged(
-        bytes32 indexed certHash,
-        bytes32 indexed batchRoot,
-        bytes32 indexed issuerId,
-        uint8 status,
-        uint8 reason,
-        uint64 at
-    );
-
     bytes32 internal constant CERT_1 = keccak256("document root 1");
     bytes32 internal constant CERT_2 = keccak256("document root 2");
     bytes32 internal ROOT;
@@ -50,7 +33,7 @@ contract AnchorLedgerTest is Fixture {
         vm.roll(4242);
         vm.warp(T0 + 77);
         vm.expectEmit(address(ledger));
-        emit Anchored(ROOT, ISSUER_A, KEY_A, TYPE_1, 2, T0 + 77);
+        emit AnchorLedger.Anchored(ROOT, ISSUER_A, KEY_A, TYPE_1, 2, T0 + 77);
         vm.prank(KEY_A);
         ledger.anchor(ROOT, TYPE_1, 2);
 
@@ -137,7 +120,7 @@ contract AnchorLedgerTest is Fixture {
         _anchor(KEY_A, ROOT, TYPE_1);
         vm.warp(T0 + 60);
         vm.expectEmit(address(ledger));
-        emit CertificateStatusChanged(CERT_1, ROOT, ISSUER_A, 2, 7, T0 + 60);
+        emit AnchorLedger.CertificateStatusChanged(CERT_1, ROOT, ISSUER_A, 2, 7, T0 + 60);
         vm.prank(KEY_A);
         ledger.revokeCertificate(CERT_1, ROOT, PROOF_1, 7);
         (uint8 status, uint64 since, uint8 reason) = ledger.certificateStatus(CERT_1, ISSUER_A);
@@ -168,7 +151,7 @@ contract AnchorLedgerTest is Fixture {
         ledger.reinstateCertificate(CERT_2, ROOT, PROOF_2);
 
         vm.expectEmit(address(ledger));
-        emit CertificateStatusChanged(CERT_2, ROOT, ISSUER_A, 1, 3, T0);
+        emit AnchorLedger.CertificateStatusChanged(CERT_2, ROOT, ISSUER_A, 1, 3, T0);
         ledger.suspendCertificate(CERT_2, ROOT, PROOF_2, 3);
         assertEq(_certStatus(CERT_2, ISSUER_A), 1);
         vm.expectRevert(abi.encodeWithSelector(AnchorLedger.CertificateNotInForce.selector, CERT_2));
@@ -176,7 +159,7 @@ contract AnchorLedgerTest is Fixture {
 
         vm.warp(T0 + 5);
         vm.expectEmit(address(ledger));
-        emit CertificateStatusChanged(CERT_2, ROOT, ISSUER_A, 0, 0, T0 + 5);
+        emit AnchorLedger.CertificateStatusChanged(CERT_2, ROOT, ISSUER_A, 0, 0, T0 + 5);
         ledger.reinstateCertificate(CERT_2, ROOT, PROOF_2);
         (uint8 status, uint64 since, uint8 reason) = ledger.certificateStatus(CERT_2, ISSUER_A);
         assertEq(status, 0);
