@@ -8,6 +8,7 @@ Every setting has an environment variable `HUREN_<NAME>`; `HUREN_ENV_FILE` names
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -23,6 +24,18 @@ def _env_file_values() -> dict[str, str]:
             k, _, v = line.partition("=")
             values[k.strip()] = v.strip()
     return values
+
+
+def _int_set(text: str, var: str, allowed: Callable[[int], bool], what: str, example: str,
+             empty_ok: bool = True) -> frozenset[int]:
+    """A comma-separated list of integers from `var`; ValueError naming the variable and an example."""
+    try:
+        found = frozenset(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        found = None
+    if found is None or (not found and not empty_ok) or not all(allowed(x) for x in found):
+        raise ValueError(f"{var} must list {what} (e.g. \"{example}\"), got {text!r}")
+    return found
 
 
 @dataclass
@@ -110,25 +123,13 @@ class Settings:
 
     def suites(self) -> frozenset[int]:
         """HUREN_ACCEPT_SUITES as the policy's set; ValueError naming the variable if it is not one."""
-        try:
-            found = frozenset(int(x) for x in self.accept_suites.split(",") if x.strip())
-        except ValueError:
-            found = frozenset({0})
-        if not found or not found <= {1, 2}:
-            raise ValueError(f"HUREN_ACCEPT_SUITES must list crypto suites 1 and/or 2 (e.g. \"1,2\"), "
-                             f"got {self.accept_suites!r}")
-        return found
+        return _int_set(self.accept_suites, "HUREN_ACCEPT_SUITES", lambda x: x in (1, 2), "crypto suites 1 and/or 2",
+                        "1,2", empty_ok=False)
 
     def binding_regions(self) -> frozenset[int]:
         """HUREN_HOLDER_BINDING_REGIONS as six-digit region codes; ValueError naming the variable."""
-        try:
-            found = frozenset(int(r) for r in self.holder_binding_regions.split(",") if r.strip())
-        except ValueError:
-            found = frozenset({0})
-        if not all(100000 <= r <= 999999 for r in found):
-            raise ValueError(f"HUREN_HOLDER_BINDING_REGIONS must list six-digit region codes (e.g. \"110000,130000\"), "
-                             f"got {self.holder_binding_regions!r}")
-        return found
+        return _int_set(self.holder_binding_regions, "HUREN_HOLDER_BINDING_REGIONS", lambda r: 100000 <= r <= 999999,
+                        "six-digit region codes", "110000,130000")
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
