@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from common.eip712 import to_checksum_address
+from common.eip712 import Domain, to_checksum_address
 from common.facts import (
     AnchorFacts,
     CertStatus,
@@ -26,6 +26,7 @@ from common.facts import (
     TypeFacts,
 )
 from common.nodes import NodeKey, NodeKeyPurpose
+from verifier.engine import VerifierPolicy
 
 __all__ = ["FactsChainView"]
 
@@ -149,3 +150,19 @@ class FactsChainView:
         every listed key has purpose stamping; its node was active and its region a member)."""
         self._need()
         return [k for k in self._stamp_keys if k.region == region and k.valid_at(at)]
+
+
+def policy_from_vector(p: dict[str, Any]) -> VerifierPolicy:
+    """The verifier policy a vector's "policy" object names (tests/vectors/README.md): what the
+    generator checks each vector against and what the conformance test replays."""
+    return VerifierPolicy(
+        region=p["region"],
+        domain=Domain(p["domain"]["chainId"], p["domain"]["verifyingContract"]),
+        confirmations=p["confirmations"],
+        clock_skew_s=p["clock_skew_s"],
+        max_presentation_age_s=p["max_presentation_age_s"],
+        max_facts_age_s=p["max_facts_age_s"],
+        require_holder_binding=p["require_holder_binding"],
+        accept_hr1=p["accept_hr1"],
+        suites=frozenset(p["suites"]),
+    )

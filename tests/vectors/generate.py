@@ -79,11 +79,11 @@ from tests.integration.verdict_world import (
     Dept,
     World,
 )
-from tests.vectors.chainview import FactsChainView
+from tests.vectors.chainview import FactsChainView, policy_from_vector
 from verifier._ecdsa import sign_digest
 from verifier.checks import CHINA_TZ
 from verifier.codec import HR2_PATH_TABLE, MAX_TEXT_CHARS, _b45encode, compact_signature, encode
-from verifier.engine import VerifierPolicy, verify_text
+from verifier.engine import verify_text
 from verifier.presentation import Presentation, holder_signing_digest, make_presentation, stamped_envelope
 from verifier.snapshot import StatusEntry, TrustSnapshot
 
@@ -550,18 +550,7 @@ class Vector:
 
 
 def engine_outcome(v: Vector) -> tuple[str, str | None]:
-    p = v.policy
-    policy = VerifierPolicy(
-        region=p["region"],
-        domain=Domain(p["domain"]["chainId"], p["domain"]["verifyingContract"]),
-        confirmations=p["confirmations"],
-        clock_skew_s=p["clock_skew_s"],
-        max_presentation_age_s=p["max_presentation_age_s"],
-        max_facts_age_s=p["max_facts_age_s"],
-        require_holder_binding=p["require_holder_binding"],
-        accept_hr1=p["accept_hr1"],
-        suites=frozenset(p["suites"]),
-    )
+    policy = policy_from_vector(v.policy)
     result = verify_text(v.code, FactsChainView(v.facts), policy, v.now)
     failed = [c.name for c in result.checks if not c.ok]
     return str(result.verdict), (failed[-1] if failed else None)

@@ -16,9 +16,8 @@ from typing import Any
 
 import pytest
 
-from common.eip712 import Domain
-from tests.vectors.chainview import FactsChainView
-from verifier.engine import VerifierPolicy, verify_text
+from tests.vectors.chainview import FactsChainView, policy_from_vector
+from verifier.engine import verify_text
 
 VECTORS = Path(__file__).resolve().parents[2] / "vectors"
 SETS = ("hr2", "hr1")
@@ -36,24 +35,11 @@ def _load(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
-def _policy(p: dict[str, Any]) -> VerifierPolicy:
-    return VerifierPolicy(
-        region=p["region"],
-        domain=Domain(p["domain"]["chainId"], p["domain"]["verifyingContract"]),
-        confirmations=p["confirmations"],
-        clock_skew_s=p["clock_skew_s"],
-        max_presentation_age_s=p["max_presentation_age_s"],
-        max_facts_age_s=p["max_facts_age_s"],
-        require_holder_binding=p["require_holder_binding"],
-        accept_hr1=p["accept_hr1"],
-        suites=frozenset(p["suites"]),
-    )
-
-
 @pytest.mark.parametrize("path", FILES, ids=[f"{f.parent.name}/{f.stem}" for f in FILES])
 def test_engine_gives_the_vectors_verdict_and_failing_check(path: Path) -> None:
     vector = _load(path)
-    result = verify_text(vector["code"], FactsChainView(vector["facts"]), _policy(vector["policy"]), vector["now"])
+    policy = policy_from_vector(vector["policy"])
+    result = verify_text(vector["code"], FactsChainView(vector["facts"]), policy, vector["now"])
     failed = [c.name for c in result.checks if not c.ok]
     got = {"verdict": str(result.verdict), "check": failed[-1] if failed else None}
     assert got == vector["expected"], f"{vector['id']}: {vector['description']} — checks: {failed}"
