@@ -10,11 +10,14 @@ The checks run in the order below and verification **stops at the first failing 
 verdict is the answer. The order is chosen so that the earliest failure is the most
 fundamental one and everything after it would rest on facts already shown wrong:
 
+ 0. crypto_suite         NOT_RECOGNISED         the code's suite (1 international, 2 国密) is one
+                                                this policy reads (`suites`)
  1. structure            MALFORMED              the always-disclosed fields, well-typed
  2. presentation_window  MALFORMED (made in the future) / PRESENTATION_EXPIRED
  3. disclosure_proof     TAMPERED               fields <-> document root (OZ multiproof)
  4. batch_proof          TAMPERED               document root <-> batch root
- 5. issuer_signature     TAMPERED               EIP-712 signature over the document root
+ 5. issuer_signature     TAMPERED               EIP-712 signature over the document root (suite 1);
+                                                suite 2: the SM2 signature's form and key id only
  6. holder_binding       HOLDER_BINDING_FAILED  (see presentation.py for the rule)
  7. stamp                PRESENTATION_EXPIRED   the window and 事由 are covered by a 加注 stamp or
                                                 by the bound holder's signature (an HR1 code has
@@ -31,6 +34,9 @@ fundamental one and everything after it would rest on facts already shown wrong:
 12. certificate_type     TAMPERED               disclosed type is the anchored type
 13. finality             PENDING_FINALITY
 14. issuer_registered    UNKNOWN_ISSUER
+14a. sm2_issuer_signature TAMPERED              suite 2 only: the SM2 signature over the document root
+                                                verifies with the public key the registry holds for
+                                                the key id (an unknown or secp256k1 key: TAMPERED)
 15. signing_key          TAMPERED if the signer is no registered key at all (swapped/forged
                         signature); ISSUER_NOT_AUTHORISED if it is another issuer's key or
                         was not valid at anchor time

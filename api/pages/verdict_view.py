@@ -29,6 +29,7 @@ HEADLINES: dict[str, str] = {
 
 #: Every check of the engine, named as a clerk would say it.
 CHECK_NAMES: dict[str, str] = {
+    "crypto_suite": "本地区可以核验该出示码的密码套件",
     "structure": "出示码结构完整",
     "presentation_window": "出示码在有效时间内",
     "disclosure_proof": "出示的信息与原件一致",
@@ -43,6 +44,7 @@ CHECK_NAMES: dict[str, str] = {
     "certificate_type": "证照类型与存证一致",
     "finality": "存证已充分确认",
     "issuer_registered": "发证部门已登记",
+    "sm2_issuer_signature": "发证部门的国密签名正确",
     "signing_key": "签名密钥属于发证部门",
     "anchoring_key": "存证密钥属于发证部门",
     "issuer_region": "发证部门所属地区一致",

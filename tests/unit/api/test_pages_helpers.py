@@ -122,8 +122,8 @@ def test_every_engine_check_has_a_clerks_name() -> None:
 
     import verifier.engine as engine
 
-    order = re.findall(r"^\s*\d+\. (\w+)", engine.__doc__ or "", flags=re.MULTILINE)
-    assert {"stamp", "stamp_signature", "recognition"} <= set(order)
+    order = re.findall(r"^\s*\d+a?\. (\w+)", engine.__doc__ or "", flags=re.MULTILINE)
+    assert {"crypto_suite", "stamp", "stamp_signature", "sm2_issuer_signature", "recognition"} <= set(order)
     assert set(order) | {"decode", "chain_access"} <= set(verdict_view.CHECK_NAMES)
 
 
