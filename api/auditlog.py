@@ -83,7 +83,7 @@ from ledger.abi import ContractABI
 from ledger.errors import ContractRefused, LedgerError
 from ledger.lease import LeaseTable, LeaseTerms, SendingLease
 from ledger.manifest import Manifest
-from ledger.rpc import RpcClient
+from ledger.rpc import RpcClient, RpcError
 from ledger.store import lock_for_ddl, make_engine
 from verifier.verdicts import Verdict
 
@@ -889,6 +889,19 @@ _EVENT = _ABI.events["LogHeadAnchored"]
 CONTRACT_NAME: Final[str] = "VerificationLogAnchor"
 
 
+def _revert_name(exc: RpcError) -> str | None:
+    """The custom error of this contract a reverted call names in its data, if any."""
+    data = exc.data if isinstance(exc.data, str) else None
+    if data is None or not data.startswith("0x") or len(data) < 10:
+        return None
+    try:
+        selector = bytes.fromhex(data[2:10])
+    except ValueError:
+        return None
+    err = _ABI.errors_by_selector.get(selector)
+    return None if err is None else err.name
+
+
 def _contract_address(manifest: Manifest) -> str:
     try:
         return manifest.addresses[CONTRACT_NAME]
@@ -1313,17 +1326,19 @@ class LogAnchorer:
         self._thread: threading.Thread | None = None
 
     def chain_latest(self) -> AnchoredHead | None:
-        """The operator's latest anchored head, read from the contract's views.
+        """The operator's latest anchored head (None before the first), read in ONE view call.
 
-        Both views are read at one block: read at "latest" each, a head anchored or rolled back
-        between the two reads made them disagree (`count` 1, then `latest` reverting with
-        NoHeadAnchored), seen after a chain rollback in CI.
+        Why not `count` then `latest`: two reads can meet two states of the chain (a head rolled
+        back or a block replaced between them; anvil after a rollback even answered one block
+        number from two states in CI), and `count` 1 then `latest` reverting NoHeadAnchored made the
+        anchorer's poll raise. One call sees one state; its NoHeadAnchored revert means "none yet".
         """
-        block = self.rpc.block_number()
-        (count,) = _call(self.rpc, self.address, "count", self.operator, block=block)
-        if int(count) == 0:
-            return None
-        seq, head, entries, at = _call(self.rpc, self.address, "latest", self.operator, block=block)
+        try:
+            seq, head, entries, at = _call(self.rpc, self.address, "latest", self.operator)
+        except RpcError as exc:
+            if _revert_name(exc) == "NoHeadAnchored":
+                return None
+            raise
         return AnchoredHead(int(seq), bytes(head), int(entries), int(at))
 
     def anchor_once(self) -> AnchorRecord | None:

@@ -488,3 +488,9 @@ def test_log_writer_recovers_when_the_server_drops_its_connection(log):
     assert outcomes[-1] == log.head().seq, f"the writer did not recover: {outcomes}"
     assert sum(isinstance(o, str) for o in outcomes) <= 1, outcomes
     _assert_gap_free(log, log.head().seq)
+
+
+def test_an_operator_that_never_anchored_has_no_latest_head(anchored_log, devnet):
+    """One view call: the contract's NoHeadAnchored revert reads as "none yet", not as an error."""
+    newcomer = devnet.sender(devnet.new_account())
+    assert LogAnchorer(anchored_log, newcomer, devnet.manifest).chain_latest() is None
