@@ -49,8 +49,11 @@ inproc_sm2_per_s: the same in-process measurement over a second batch in crypto 
 SM3 trees, SM2 issuer signatures checked against the registry's SM2 public key, SM2 加注 stamps),
 on the same view and core in the same run (issue 17's target: at least one third of suite 1).
 
-Last line: `verify inproc_per_s=<x> inproc_sm2_per_s=<x2> http_per_s=<y> p50_ms=<a> p99_ms=<b>
-naive_per_s=<z> qr_version=<v> qr_default_max=<largest default-preset version over all types>`.
+http_sm2_per_s / p99_sm2_ms: the same HTTP load, right after, with every code of the mix in suite 2.
+
+Last line: `verify inproc_per_s=<x> inproc_sm2_per_s=<x2> http_per_s=<y> http_sm2_per_s=<y2>
+p99_sm2_ms=<c> p50_ms=<a> p99_ms=<b> naive_per_s=<z> qr_version=<v> qr_default_max=<largest
+default-preset version over all types>`.
 """
 
 from __future__ import annotations
@@ -613,23 +616,28 @@ def main() -> None:
         script.write_text(WRK_SCRIPT)
         bodies = tmp / "bodies.tsv"
 
-        def load(duration: int) -> HttpRun:
-            write_bodies(make_mix(certs, holder_keys, domain, stamper), windows, bodies)
+        def load(duration: int, guomi: bool = False) -> HttpRun:
+            mix = (make_mix(certs_sm2, holder_keys_sm2, domain, stamper_sm2) if guomi
+                   else make_mix(certs, holder_keys, domain, stamper))
+            write_bodies(mix, windows, bodies)
             if tool == "wrk":
                 return run_wrk(url, bodies, script, args.connections, 1, duration)
             return run_httpx(url, bodies, args.connections, duration)
 
         load(3)  # warm-up: both workers' first requests, the log writer, connection set-up
+        load(3, guomi=True)  # and the suite-2 paths (SM2 key objects, the SM2 stamping key's lookups)
         cpu_before, pg_before = process_tree_cpu_s(api.pid), named_processes_cpu_s("postgres")
         http = load(seconds)
         answered = max(1, sum(http.statuses.values()))
         server_cpu_ms = (process_tree_cpu_s(api.pid) - cpu_before) * 1000 / answered
         pg_cpu_ms = (named_processes_cpu_s("postgres") - pg_before) * 1000 / answered
+        http_sm2 = load(seconds, guomi=True)  # the same mix of verdicts, every code in suite 2
         stop_api(api)
         api = None
-        refused = refusal(http.statuses, http.verdicts, http.errors)
-        if refused is not None:
-            raise SystemExit(f"bench.verify: no throughput figure — {refused}")
+        for run in (http, http_sm2):
+            refused = refusal(run.statuses, run.verdicts, run.errors)
+            if refused is not None:
+                raise SystemExit(f"bench.verify: no throughput figure — {refused}")
         print(f"HTTP ({tool}, {args.connections} connections, {seconds} s, uvicorn --workers {args.workers}, "
               f"{args.db}, {len(windows)} service windows' verifier credentials at the default rate limit; "
               f"{http.verdicts} verdicts): {http.per_s:.0f}/s, "
@@ -638,10 +646,13 @@ def main() -> None:
               f"per request (2 cores' worth: {2000 / server_cpu_ms:.0f}/s if nothing else ran)"
               + (f"; the PostgreSQL server used {pg_cpu_ms:.2f} ms per request on the same cores"
                  if args.db == "postgresql" else ""))
+        print(f"HTTP, suite 2 (国密; same server, tool and connections, {seconds} s, {http_sm2.verdicts} verdicts): "
+              f"{http_sm2.per_s:.0f}/s, p50 {http_sm2.p50_ms:.1f} ms, p90 {http_sm2.p90_ms:.1f} ms, "
+              f"p99 {http_sm2.p99_ms:.1f} ms, max {http_sm2.max_ms:.1f} ms; statuses {http_sm2.statuses}")
         print("load average after the run (1/5/15 min): " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
         qr_default_max, _ = report(preset_sizes())
         print(f"verify inproc_per_s={cpu_rate:.0f} inproc_sm2_per_s={sm2_rate:.0f} http_per_s={http.per_s:.0f} "
-              f"p50_ms={http.p50_ms:.1f} "
+              f"http_sm2_per_s={http_sm2.per_s:.0f} p99_sm2_ms={http_sm2.p99_ms:.1f} p50_ms={http.p50_ms:.1f} "
               f"p99_ms={http.p99_ms:.1f} naive_per_s={naive_rate:.1f} qr_version={qr_unbound} "
               f"qr_default_max={qr_default_max}")
     except BaseException:
