@@ -56,6 +56,36 @@ CHECK_NAMES: dict[str, str] = {
     "chain_access": "链上数据可以取得",
 }
 
+#: What a check found, in plain words, when it passed and when it did not: the clerk's offline page
+#: shows these (its verifier's own details are technical English), the online page the engine's own.
+CHECK_RESULTS: dict[str, tuple[str, str]] = {
+    "decode": ("出示码可以识别", "出示码无法识别（不完整、被截断或不是本系统的出示码），请持证人重新出示"),
+    "crypto_suite": ("本地区可以核验该出示码的密码套件", "本地区未启用该出示码使用的密码套件（国际算法或国密）"),
+    "structure": ("出示码的必备信息齐全、格式正确", "出示码缺少必备信息或格式不正确"),
+    "presentation_window": ("出示码在有效时间内", "出示码已过期或时间异常，请持证人刷新出示码"),
+    "disclosure_proof": ("出示的信息与证照原件一致", "出示的信息与证照原件不符（内容被改动）"),
+    "batch_proof": ("证照属于声明的存证批次", "证照不在声明的存证批次中（证明被改动）"),
+    "issuer_signature": ("发证部门签名格式正确、可以核对", "发证部门的电子签名无效"),
+    "holder_binding": ("持证人绑定要求已满足", "持证人本人签名缺失或不正确"),
+    "stamp": ("出示码的有效期与事由有签章保护", "出示码的有效期与事由没有签章保护，请持证人刷新出示码"),
+    "status_freshness": ("状态数据足够新", "状态数据过旧，暂时无法确认证照状态"),
+    "stamp_signature": ("加注签章由发证地节点的登记密钥签署", "加注签章与出示码内容不符，或不是发证地节点所盖"),
+    "anchor": ("区块链上有该证照批次的存证记录", "区块链上没有该证照批次的存证记录"),
+    "issuer_identity": ("存证部门与证照上的发证部门一致", "存证部门与证照上的发证部门不一致"),
+    "certificate_type": ("证照类型与存证记录一致", "证照类型与存证记录不一致"),
+    "finality": ("存证已充分确认", "存证尚未充分确认，请稍后再核验"),
+    "issuer_registered": ("发证部门已在联盟登记", "发证部门未在联盟登记"),
+    "sm2_issuer_signature": ("发证部门的国密（SM2）签名与证照一致", "发证部门的国密（SM2）签名无效或密钥未登记"),
+    "signing_key": ("签名密钥属于该发证部门，签发时有效", "签名密钥不属于该发证部门，或签发时不在有效期内"),
+    "anchoring_key": ("存证密钥属于该发证部门，存证时有效", "存证密钥不属于该发证部门，或存证时不在有效期内"),
+    "issuer_region": ("发证部门所属地区与证照一致", "发证部门所属地区与证照不一致"),
+    "issuer_standing": ("发证部门发证资格有效", "发证部门已被撤销发证资格"),
+    "certificate_status": ("证照未被撤销或暂扣", "证照已被撤销或暂扣"),
+    "validity_period": ("证照在有效期内", "证照不在有效期内（已过期或尚未生效）"),
+    "recognition": ("本地区认可该地区签发的这类证照", "本地区未认可该地区签发的这类证照"),
+    "chain_access": ("链上数据可以取得", "暂时取不到链上数据"),
+}
+
 #: The outcome groups of verifier.verdicts, as icon and a word for the colour-blind and for print.
 OUTCOME_WORDS: dict[str, str] = {
     "valid": "通过", "invalid": "不通过", "retry": "请重新出示", "not_accepted": "本地区不受理",

@@ -130,6 +130,7 @@ def offline_words() -> dict[str, Any]:
         "verdicts": {v.value: {"label": v.label, "advice": v.advice, "outcome": v.outcome} for v in Verdict},
         "headlines": dict(verdict_view.HEADLINES),
         "checks": dict(verdict_view.CHECK_NAMES),
+        "results": {name: list(texts) for name, texts in verdict_view.CHECK_RESULTS.items()},
         "outcomes": dict(verdict_view.OUTCOME_WORDS),
         "sources": dict(FRESHNESS_SOURCES),
     }

@@ -71,11 +71,14 @@ def _wait_snapshot_has(stack: Stack, cert_hash: bytes, timeout: float = 40) -> N
     raise AssertionError("the revocation did not reach the snapshot")
 
 
-def _verify_in_page(page: Any, code: str) -> str:
+def _verify_in_page(page: Any, code: str, reasons: list[str] | None = None) -> str:
+    """The verdict the page shows offline (and, into `reasons`, its list of checks as the clerk reads it)."""
     page.fill("#text", code)
     page.click("#paste-form button[type=submit]")
     page.wait_for_selector("#result section.verdict[data-offline='1']")
     verdict = str(page.get_attribute("#result section.verdict", "data-verdict"))
+    if reasons is not None:
+        reasons.append(page.inner_text("#result ul.checks"))
     page.click("#result .js-clear")
     page.wait_for_function("() => !document.querySelector('#result section.verdict')")
     return verdict
@@ -104,7 +107,9 @@ def test_offline_reload_verifies_from_the_kept_snapshot(stack: Stack, open_page:
 
     assert _verify_in_page(page, valid) == "VALID"
     shot(page, output_dir, "clerk-offline-valid")
-    assert _verify_in_page(page, revoked) == "REVOKED"
+    reasons: list[str] = []
+    assert _verify_in_page(page, revoked, reasons) == "REVOKED"
+    assert "证照已被撤销或暂扣" in reasons[0]  # each finding in the clerk's words, not the verifier's English
     assert _verify_in_page(page, _tampered(valid)) == "TAMPERED"
 
     page.clock.set_fixed_time(datetime.fromtimestamp(later + 5, tz=UTC))

@@ -78,3 +78,14 @@ test('holder binding is required for a code of a type the policy names', () => {
   const bound = policyFor({ ...v.policy, holder_binding_types: [type] }, decoded);
   assert.equal(verifyText(v.code, v.facts, bound, v.now).verdict, 'HOLDER_BINDING_FAILED');
 });
+
+test("each check reads in the server's plain words, the verifier's technical detail beside it", () => {
+  const v = vector('disclosure--value-changed');
+  const result = verifyText(v.code, v.facts, v.policy, v.now);
+  const failed = result.checks.find((c) => !c.ok);
+  const words = { ...WORDS, results: { [failed.name]: ['一致', '出示的信息与证照原件不符（内容被改动）'] } };
+  const view = offlineView(result, { ...configFor(v.policy), words }, v.facts, v.now);
+  const shown = view.checks.find((c) => c.id === failed.name);
+  assert.equal(shown.detail, '出示的信息与证照原件不符（内容被改动）');
+  assert.equal(shown.technical, failed.detail);
+});

@@ -154,7 +154,13 @@ export function offlineView(result, config, snapshot, now) {
   const w = config.words;
   const policy = config.policy;
   let code = result.verdict;
-  const checks = result.checks.map((c) => ({ name: w.checks[c.name] ?? c.name, ok: c.ok, detail: c.detail, id: c.name }));
+  // Plain Chinese for the clerk (the server's words for each check's result); the verifier's own
+  // detail is technical English and stays beside it as `technical`.
+  const checks = result.checks.map((c) => ({
+    name: w.checks[c.name] ?? c.name, ok: c.ok, id: c.name,
+    detail: (w.results && w.results[c.name] ? w.results[c.name][c.ok ? 0 : 1] : null) ?? c.detail,
+    technical: c.detail,
+  }));
   const source = w.sources.snapshot;
   let reason = null;
   const failed = result.checks.find((c) => !c.ok);

@@ -208,6 +208,7 @@ function render(view) {
     const li = el('li', { class: c.ok ? 'ok' : 'fail' });
     li.append(el('span', { class: 'visually-hidden' }, c.ok ? '通过：' : '未通过：'), c.name);
     if (c.detail) li.append(el('span', { class: 'muted' }, ` —— ${c.detail}`));
+    if (c.technical && c.technical !== c.detail) li.append(el('small', { class: 'muted technical' }, `（技术细节：${c.technical}）`));
     ul.append(li);
   }
   if (!view.checks.length) ul.append(el('li', {}, '（未能进行任何检查）'));

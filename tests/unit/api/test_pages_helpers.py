@@ -127,6 +127,16 @@ def test_every_engine_check_has_a_clerks_name() -> None:
     assert set(order) | {"decode", "chain_access"} <= set(verdict_view.CHECK_NAMES)
 
 
+def test_every_named_check_has_plain_words_for_passing_and_failing() -> None:
+    """The offline page shows these instead of its verifier's technical English (pages speak Chinese)."""
+    import re
+
+    assert set(verdict_view.CHECK_RESULTS) == set(verdict_view.CHECK_NAMES)
+    for name, (passed, failed) in verdict_view.CHECK_RESULTS.items():
+        assert re.search(r"[\u4e00-\u9fff]", passed) and re.search(r"[\u4e00-\u9fff]", failed), name
+        assert passed != failed, name
+
+
 def test_the_receipt_says_whether_the_holder_signed() -> None:
     base = {"verdict": "VALID", "outcome": "valid", "checks": [], "disclosed": {}}
     signed = dict(verdict_view.build({**base, "holder_bound": True}, "窗口", 130000).receipt)
