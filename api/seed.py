@@ -212,7 +212,7 @@ def _seed_chain(node: Anvil, suite: int = 1) -> Consortium:
         if suite == 2:
             pair = sm2_generate_keypair()
             sm2_keys[d.key] = pair.private_key
-            net.regional(d.region, "IssuerRegistry", "addSM2Key", d.region, iid, pair.public_key[1:], 0)
+            net.add_sm2_key(d.region, iid, pair.public_key)
     for verifier in JJJ:
         for issuer_region in JJJ:
             if issuer_region != verifier:

@@ -37,9 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.machine import describe
-from common.eip712 import to_checksum_address
 from common.gm import sm2_generate_keypair
-from common.suites import sm2_key_id
 from issuers.anchoring import AnchorPolicy, AnchorWorker
 from issuers.catalogue import default_catalogue
 from issuers.chain_link import ChainLink
@@ -109,8 +107,7 @@ def measure(net: Devnet, tmp: Path, n: int, args: argparse.Namespace, suite: int
     signing_key, signing_address = bytes(account.key), account.address
     if suite == 2:
         pair = sm2_generate_keypair()
-        net.regional(BJ, "IssuerRegistry", "addSM2Key", BJ, iid, pair.public_key[1:], 0)
-        signing_key, signing_address = pair.private_key, to_checksum_address(sm2_key_id(pair.public_key))
+        signing_key, signing_address = pair.private_key, net.add_sm2_key(BJ, iid, pair.public_key)
     department = Department(credit_code, template.region, template.name)
     issuer = Issuer(credit_code, template.region, template.name, signing_address)
     chain = ChainLink(net.rpc, net.manifest, net.abis, account)

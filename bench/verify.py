@@ -84,13 +84,13 @@ from api.stamping import load_stamp_signers
 from bench.machine import describe
 from bench.presets import preset_sizes, report
 from common.document import field_leaf
-from common.eip712 import Domain, to_checksum_address
+from common.eip712 import Domain
 from common.gm import sm2_generate_keypair
 from common.merkle import process_multiproof, process_proof
 from common.node_keys import SM2NodePrivateKey
 from common.nodes import NodeAlgorithm, NodeKeyPurpose
 from common.stamp import StampSigner
-from common.suites import digest_of, sm2_key_id
+from common.suites import digest_of
 from issuers.anchoring import AnchorPolicy, AnchorWorker
 from issuers.chain_link import ChainLink
 from issuers.field_cipher import FieldCipher, new_field_key
@@ -152,8 +152,7 @@ def issue_batch(net: Devnet, tmp: Path, rng: random.Random,
     signing_key, signing_address = bytes(account.key), account.address
     if suite == 2:
         pair = sm2_generate_keypair()
-        net.regional(BJ, "IssuerRegistry", "addSM2Key", BJ, iid, pair.public_key[1:], 0)
-        signing_key, signing_address = pair.private_key, to_checksum_address(sm2_key_id(pair.public_key))
+        signing_key, signing_address = pair.private_key, net.add_sm2_key(BJ, iid, pair.public_key)
     department = Department(credit_code, BJ, name)
     chain = ChainLink(net.rpc, net.manifest, net.abis, account)
     key_text = new_field_key(suite)

@@ -62,6 +62,7 @@ from common.faults import fault_point
 from issuers.chain_link import ChainLink
 from issuers.reconcile import NO_OBSERVER, OutboxObserver, Reconciler, SettlePolicy, anchor_refusal
 from issuers.store import Batch, BatchState, CertificateStore
+from ledger.clients import anchor_function
 from ledger.errors import ContractRefused, NodeUnavailable
 from ledger.lease import LeaseTable, LeaseTerms, SendingLease
 from ledger.rpc import RpcError
@@ -281,9 +282,8 @@ class AnchorWorker:
             return 1
         # A 国密 batch is anchored as one (AnchorLedger.anchorGuomi): its statuses then change without
         # an on-chain keccak proof, which an SM3 tree could not give (issuers/status_calls.py).
-        fn = "anchorGuomi" if batch.suite == 2 else "anchor"
-        data = self.chain.huren.encode("AnchorLedger", fn, batch.root, type_code_bytes32(batch.type_code),
-                                       batch.cert_count)
+        data = self.chain.huren.encode("AnchorLedger", anchor_function(batch.suite), batch.root,
+                                       type_code_bytes32(batch.type_code), batch.cert_count)
         to = self.chain.ledger_address
         with self.chain.lock():
             try:

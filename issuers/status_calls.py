@@ -10,17 +10,12 @@ sm3-status-on-chain.md: an SM3 proof in Solidity costs about 100 times the gas).
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any
 
 from issuers.store import CertificateStore, StoredCertificate
+from ledger.clients import status_function
 
 __all__ = ["status_call"]
-
-_FUNCTIONS: Final[dict[tuple[str, int], str]] = {
-    ("revoke", 1): "revokeCertificate", ("suspend", 1): "suspendCertificate",
-    ("reinstate", 1): "reinstateCertificate",
-    ("revoke", 2): "revokeGuomi", ("suspend", 2): "suspendGuomi", ("reinstate", 2): "reinstateGuomi",
-}  # fmt: skip
 
 
 def status_call(store: CertificateStore, stored: StoredCertificate, action: str, reason: int) -> tuple[str, list[Any]]:
@@ -34,4 +29,4 @@ def status_call(store: CertificateStore, stored: StoredCertificate, action: str,
     args: list[Any] = [stored.document_root, batch.root, proof]
     if action != "reinstate":
         args.append(reason)
-    return _FUNCTIONS[(action, batch.suite)], args
+    return status_function(action, batch.suite), args

@@ -50,6 +50,16 @@ def _suite_function(table: dict[int, Any], suite: int) -> Any:
         raise ValueError(f"unknown crypto suite {suite!r:.20} (1 = international, 2 = 国密)") from None
 
 
+def anchor_function(suite: int) -> str:
+    """The AnchorLedger function that anchors a batch of crypto `suite` (ValueError for another)."""
+    return str(_suite_function(_ANCHOR_FUNCTIONS, suite))
+
+
+def status_function(action: str, suite: int) -> str:
+    """The AnchorLedger function for `action` ('revoke' | 'suspend' | 'reinstate') on a batch of `suite`."""
+    return str(_suite_function(_STATUS_FUNCTIONS, suite)[action])
+
+
 def sm2_registry_key(public_key: bytes) -> bytes:
     """The 64-byte x || y that IssuerRegistry.addSM2Key takes, from an SM2 public key given as
     04 || x || y or x || y; refuses (common.gm.SM2PublicKeyError) what is not a point on the curve,
@@ -207,7 +217,7 @@ class Huren:
                suite: int = 1) -> AnchorResult:
         """Anchor a batch root (suite 2, 国密: AnchorLedger.anchorGuomi, the batch then recorded as SM3);
         a root this key's issuer already anchored in the same suite counts as done."""
-        fn = _suite_function(_ANCHOR_FUNCTIONS, suite)
+        fn = anchor_function(suite)
         data = self.encode("AnchorLedger", fn, batch_root, type_code_bytes32(type_code), cert_count)
         try:
             receipt = key.transact(self.address("AnchorLedger"), data, "anchor")
@@ -230,7 +240,7 @@ class Huren:
         """action: 'revoke' | 'suspend' | 'reinstate'. Suite 1 sends the keccak inclusion proof, checked on
         chain; suite 2 (国密) the SM3 proof, carried in calldata and not evaluated (the batch must have
         been anchored with suite 2, else the contract refuses with NotGuomiBatch)."""
-        fn = _suite_function(_STATUS_FUNCTIONS, suite)[action]
+        fn = status_function(action, suite)
         args: list[Any] = [cert_hash, batch_root, list(proof)]
         if action != "reinstate":
             args.append(reason)

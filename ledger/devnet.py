@@ -17,7 +17,7 @@ from eth_utils import to_checksum_address
 
 from common.document import issuer_id as issuer_id_of
 from common.document import type_code_bytes32
-from common.hashing import keccak
+from common.suites import sm2_key_id
 from ledger.abi import ContractABI
 from ledger.anvil import Anvil, dev_private_keys
 from ledger.clients import Huren, sm2_registry_key
@@ -88,7 +88,7 @@ class Devnet:
         xy = sm2_registry_key(public_key)
         self._regional(self.officers[region], region, "IssuerRegistry", "addSM2Key", region, issuer_id, xy,
                        valid_from if valid_from is not None else 0)
-        return str(to_checksum_address("0x" + keccak(xy)[12:].hex()))  # = common.suites.sm2_key_id
+        return to_checksum_address(sm2_key_id(xy))
 
     def recognise(self, verifier_region: int, type_code: str, issuer_region: int, valid_from: int = 0,
                   valid_until: int = 0) -> None:
