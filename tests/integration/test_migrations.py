@@ -136,6 +136,9 @@ def test_the_previous_release_data_is_read_by_todays_stores(db_url):
     assert person is not None and "holder.idNumber" in person.sensitive_paths
     assert person.document["holder"]["idType"] == "111"
     assert [b.state for b in store.batches()] == [BatchState.FINAL, BatchState.SUBMITTED]
+    # Revision 0009: what the release sealed is suite 1, and its batch trees are rebuilt with keccak.
+    assert person.suite == 1 and all(b.suite == 1 for b in store.batches())
+    assert all(store.batch_tree(b.id).root == b.root for b in store.batches())
     cred = CredentialStore(engine).lookup("previous-release-department-token")
     assert cred is not None and cred.role == "department" and token_hash("x") != ""
     assert check_log(VerificationLog(engine), None, None, None).ok
