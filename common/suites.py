@@ -25,7 +25,18 @@ from sha3 import keccak_256
 
 from common.gm import sm2_normalize_public_key, sm3
 
-__all__ = ["SM2_DOCUMENT_TAG", "Digest", "Suite", "digest_of", "keccak256", "sm2_document_message", "sm2_key_id"]
+__all__ = [
+    "SM2_DOCUMENT_TAG",
+    "SM2_ISSUER_SIGNATURE_BYTES",
+    "SM2_KEY_ID_BYTES",
+    "Digest",
+    "Suite",
+    "digest_of",
+    "keccak256",
+    "sm2_document_message",
+    "sm2_key_id",
+    "split_sm2_issuer_signature",
+]
 
 #: A 32-byte hash function over bytes.
 Digest = Callable[[bytes], bytes]
@@ -55,6 +66,18 @@ def digest_of(suite: int) -> Digest:
         return _DIGESTS[suite]
     except (KeyError, TypeError):
         raise ValueError(f"unknown crypto suite {suite!r:.20}") from None
+
+
+#: Suite 2's issuer signature as a code carries it: the SM2 key's registry id, then r || s.
+SM2_KEY_ID_BYTES: Final[int] = 20
+SM2_ISSUER_SIGNATURE_BYTES: Final[int] = SM2_KEY_ID_BYTES + 64
+
+
+def split_sm2_issuer_signature(signature: object) -> tuple[bytes, bytes] | None:
+    """(key id, r || s) of a suite-2 issuer signature, or None when it is not one by its length."""
+    if type(signature) is not bytes or len(signature) != SM2_ISSUER_SIGNATURE_BYTES:
+        return None
+    return signature[:SM2_KEY_ID_BYTES], signature[SM2_KEY_ID_BYTES:]
 
 
 #: What an issuer's SM2 signature signs, before the document root: a tag, then the deployment's

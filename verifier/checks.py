@@ -33,7 +33,7 @@ from common.gm import SM2_N, sm2_is_valid
 from common.merkle import verify_multiproof, verify_proof
 from common.nodes import NodeKey
 from common.stamp import verify_stamp
-from common.suites import Suite, digest_of, sm2_document_message
+from common.suites import Suite, digest_of, sm2_document_message, split_sm2_issuer_signature
 from verifier.presentation import (
     HOLDER_ADDRESS_PATH,
     PRESENTATION_VERSION,
@@ -306,12 +306,14 @@ def check_issuer_signature(p: Presentation, domain: Domain, disclosed_signer: ob
 
 def _sm2_signer(signature: object) -> str | None:
     """The key id a suite-2 issuer signature names (20 bytes, then r || s), if its form is right."""
-    if type(signature) is not bytes or len(signature) != 84:
+    parts = split_sm2_issuer_signature(signature)
+    if parts is None:
         return None
-    r, s = int.from_bytes(signature[20:52], "big"), int.from_bytes(signature[52:], "big")
+    key_id, rs = parts
+    r, s = int.from_bytes(rs[:32], "big"), int.from_bytes(rs[32:], "big")
     if not (0 < r < SM2_N and 0 < s < SM2_N):
         return None
-    return to_checksum_address(signature[:20])
+    return to_checksum_address(key_id)
 
 
 def check_sm2_issuer_signature(p: Presentation, domain: Domain, key: KeyFacts | None) -> CheckResult:
@@ -324,7 +326,8 @@ def check_sm2_issuer_signature(p: Presentation, domain: Domain, key: KeyFacts | 
     if key.sm2_public_key is None:
         return _failed(name, f"密钥 {key.address} 不是登记的国密（SM2）签名密钥", Verdict.TAMPERED)
     message = sm2_document_message(domain.separator, p.document_root)
-    if not sm2_is_valid(key.sm2_public_key, message, p.issuer_signature[20:]):
+    parts = split_sm2_issuer_signature(p.issuer_signature)
+    if parts is None or not sm2_is_valid(key.sm2_public_key, message, parts[1]):
         return _failed(name, "发证部门的国密（SM2）电子签名与证照内容不符", Verdict.TAMPERED)
     return _passed(name, f"国密（SM2）发证签名有效，签名密钥 {key.address}", Verdict.TAMPERED)
 

@@ -103,7 +103,7 @@ from common.document import ALWAYS_DISCLOSED, SALT_BYTES, Disclosure, SaltedFiel
 from common.eip712 import to_checksum_address
 from common.merkle import process_multiproof, process_proof
 from common.stamp import STAMP_BYTES
-from common.suites import Digest, digest_of
+from common.suites import SM2_ISSUER_SIGNATURE_BYTES, Digest, digest_of
 from verifier.presentation import (
     MAX_TTL_S,
     NONCE_MAX_BYTES,
@@ -212,8 +212,6 @@ _ARRAY_LENGTH: Final[int] = 14
 _ARRAY_LENGTH_HR2: Final[int] = 14
 #: EIP-2098 compact secp256k1 signatures in HR2.
 COMPACT_SIGNATURE_BYTES: Final[int] = 64
-#: Suite 2's issuer signature: the SM2 key's registry id (20 bytes) || r || s.
-SM2_ISSUER_SIGNATURE_BYTES: Final[int] = 84
 
 
 class PresentationDecodeError(ValueError):
