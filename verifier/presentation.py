@@ -182,6 +182,16 @@ class Presentation:
         return {field.path: field.value for field in self.disclosure.fields}
 
 
+def disclosed_leaves(p: Presentation) -> list[bytes]:
+    """The disclosed fields' leaves in the code's suite: the decoder's if it derived them (HR2),
+    else hashed now. ValueError for a field that cannot be hashed or a suite nobody defined."""
+    derived = p.derived_leaves()
+    if derived is not None:
+        return derived
+    h = digest_of(p.suite)
+    return [field_leaf(f.salt, f.path, f.value, h) for f in p.disclosure.fields]
+
+
 #: The same set as one regular expression: Unicode category Cc is exactly C0 (U+0000-U+001F),
 #: DEL and C1 (U+007F-U+009F) (a unit test checks this against `unicodedata`); a regex search
 #: runs in C, a per-character category lookup costs more than the rest of decoding a path.
@@ -208,8 +218,7 @@ def holder_signing_digest(domain: Domain, presentation: Presentation, leaves: Se
     """
     p = presentation
     if leaves is None:
-        h = digest_of(p.suite)
-        leaves = [field_leaf(f.salt, f.path, f.value, h) for f in p.disclosure.fields]
+        leaves = disclosed_leaves(p)
     if type(p.version) is not int or not 0 <= p.version < 256:
         raise ValueError(f"presentation version must be a uint8, got {p.version!r}")
     for what, item in (("document root", p.document_root), ("batch root", p.batch_root)):
@@ -360,8 +369,7 @@ def stamped_envelope(domain: Domain, p: Presentation, leaves: Sequence[bytes] | 
     if type(region) is not int or not 0 < region < 2**32:
         raise ValueError("a stamp needs the disclosed issuer.region as an integer region code")
     if leaves is None:
-        h = digest_of(p.suite)
-        leaves = [field_leaf(f.salt, f.path, f.value, h) for f in p.disclosure.fields]
+        leaves = disclosed_leaves(p)
     return Stamped(suite=p.suite, domain_separator=domain.separator, region=region, document_root=p.document_root,
                    batch_root=p.batch_root, leaves=leaves, created_at=p.created_at,
                    ttl=p.expires_at - p.created_at, nonce=p.nonce, purpose=p.purpose, audience=p.audience)
